@@ -1,0 +1,97 @@
+"""All configuration in one object, read from ``MEDLICENSE_*`` environment variables.
+
+Defaults describe a single developer machine: SeaweedFS on 127.0.0.1, a
+development PKI and Prefect home under ``./var``.  Production overrides them
+through the environment (or a ``.env`` file); nothing else reads ``os.environ``.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "MEDLICENSE_"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    # --- local state -----------------------------------------------------------
+    data_dir: Path = Field(Path("var"), description="Root of local state (S3 data, PKI, Prefect).")
+
+    # --- object storage ----------------------------------------------------------
+    s3_endpoint: str = Field("127.0.0.1:8333", description="host:port of the S3 API.")
+    s3_access_key: str = "medlicense"
+    s3_secret_key: SecretStr = SecretStr("medlicense-dev-secret")
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"
+    bucket_uploads: str = "uploads"
+    bucket_artifacts: str = "artifacts"
+    bucket_quarantine: str = "quarantine"
+    # Prefix under which portal packages are read from the uploads bucket.
+    uploads_prefix: str = "incoming/"
+
+    # --- local SeaweedFS (weed mini) ----------------------------------------------
+    weed_ip: str = "127.0.0.1"
+    weed_s3_port: int = 8333
+    weed_master_port: int = 9333
+    weed_volume_port: int = 8088
+    weed_filer_port: int = 8888
+    weed_webdav_port: int = 7333
+    weed_admin_port: int = 23646
+    weed_start_timeout: float = 60.0
+
+    # --- signing -------------------------------------------------------------------
+    pki_dir: Path | None = Field(None, description="Development PKI; default <data_dir>/pki.")
+    signer_pkcs12: Path | None = Field(None, description="Signer key; default <pki_dir>/signer.p12.")
+    signer_passphrase: SecretStr = SecretStr("medlicense-dev")
+    tsa_url: str | None = Field(
+        None, description="RFC 3161 TSA. Empty: a local development TSA is started on 127.0.0.1."
+    )
+    trust_roots: list[Path] = Field(
+        default_factory=list, description="Extra trusted root certificates (PEM or DER)."
+    )
+
+    # --- provider -------------------------------------------------------------------
+    provider_name_kk: str = "Батыс Қазақстан облысының денсаулық сақтау басқармасы"
+    provider_name_ru: str = "Управление здравоохранения Западно-Казахстанской области"
+    provider_bin: str = "990240001226"
+    provider_address_kk: str = "Орал қ., Достық-Дружба даңғылы, 201"
+    provider_address_ru: str = "г. Уральск, проспект Достык-Дружба, 201"
+    clerk_name: str = "Кеңсе қызметкері"
+    timezone: str = "Asia/Oral"
+
+    # --- rules ----------------------------------------------------------------------
+    rules_dir: Path | None = Field(None, description="Directory of edited rule files (override).")
+
+    # --- Prefect ----------------------------------------------------------------------
+    prefect_api_url: str | None = None
+    prefect_port: int = 4200
+    review_policy: Literal["manual", "auto"] = "manual"
+
+    @property
+    def resolved_pki_dir(self) -> Path:
+        return self.pki_dir or self.data_dir / "pki"
+
+    @property
+    def resolved_signer_pkcs12(self) -> Path:
+        return self.signer_pkcs12 or self.resolved_pki_dir / "signer.p12"
+
+    @property
+    def weed_dir(self) -> Path:
+        return self.data_dir / "seaweedfs"
+
+    @property
+    def prefect_home(self) -> Path:
+        return self.data_dir / "prefect"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
