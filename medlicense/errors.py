@@ -17,6 +17,7 @@ The tree, by area::
     ├── StorageError                    storage.*
     │   ├── StorageUnavailable          storage.unavailable
     │   ├── ObjectNotFound              storage.not_found
+    │   ├── ObjectExists                storage.exists (a create-only write lost the race)
     │   └── IntegrityError              storage.integrity
     ├── RenderError                     render.*
     ├── SigningError                    signing.*
@@ -88,6 +89,12 @@ class StorageUnavailable(StorageError):
 
 class ObjectNotFound(StorageError):
     default_code = "storage.not_found"
+
+
+class ObjectExists(StorageError):
+    """A create-only write found the key already taken (another run got there first)."""
+
+    default_code = "storage.exists"
 
 
 class IntegrityError(StorageError):

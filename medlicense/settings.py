@@ -49,7 +49,9 @@ class Settings(BaseSettings):
 
     # --- signing -------------------------------------------------------------------
     pki_dir: Path | None = Field(None, description="Development PKI; default <data_dir>/pki.")
-    signer_pkcs12: Path | None = Field(None, description="Signer key; default <pki_dir>/signer.p12.")
+    signer_pkcs12: Path | None = Field(
+        None, description="Signer key; default <pki_dir>/signer.p12."
+    )
     signer_passphrase: SecretStr = SecretStr("medlicense-dev")
     tsa_url: str | None = Field(
         None, description="RFC 3161 TSA. Empty: a local development TSA is started on 127.0.0.1."
@@ -71,8 +73,15 @@ class Settings(BaseSettings):
     rules_dir: Path | None = Field(None, description="Directory of edited rule files (override).")
 
     # --- Prefect ----------------------------------------------------------------------
-    prefect_api_url: str | None = None
+    prefect_api_url: str | None = Field(
+        None, description="Prefect API of a running server; empty: the local server on prefect_port."
+    )
     prefect_port: int = 4200
+    prefect_database_url: SecretStr | None = Field(
+        None,
+        description="Database of the local Prefect server; empty: SQLite under data_dir. "
+        "Production: postgresql+asyncpg://user@host:5432/prefect",
+    )
     review_policy: Literal["manual", "auto"] = "manual"
 
     @property
@@ -90,6 +99,10 @@ class Settings(BaseSettings):
     @property
     def prefect_home(self) -> Path:
         return self.data_dir / "prefect"
+
+    @property
+    def resolved_prefect_api_url(self) -> str:
+        return self.prefect_api_url or f"http://127.0.0.1:{self.prefect_port}/api"
 
 
 @lru_cache(maxsize=1)

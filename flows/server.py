@@ -1,0 +1,130 @@
+"""Running the Prefect server that operators open in a browser.
+
+``medlicense server up`` starts ``prefect server start`` in the background with
+its home (and SQLite database, unless a PostgreSQL URL is configured) under
+``<data_dir>/prefect``, and waits until its API answers.  The environment for
+talking to it is set in one place, :func:`prefect_env`, before Prefect is
+imported by the flows.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from medlicense.errors import ConfigurationError
+from medlicense.settings import Settings
+
+
+def prefect_env(settings: Settings, *, server: bool = False) -> dict[str, str]:
+    """Environment variables that point Prefect at our home, database and API."""
+    home = settings.prefect_home.resolve()
+    env = {
+        "PREFECT_HOME": str(home),
+        "PREFECT_API_URL": settings.resolved_prefect_api_url,
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_UI_ENABLED": "true",
+        # Results must outlive the process: paused reviews resume from them.
+        "PREFECT_RESULTS_PERSIST_BY_DEFAULT": "true",
+        "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
+    }
+    if server:
+        env["PREFECT_SERVER_API_HOST"] = "127.0.0.1"
+        env["PREFECT_SERVER_API_PORT"] = str(settings.prefect_port)
+        if settings.prefect_database_url is not None:
+            env["PREFECT_SERVER_DATABASE_CONNECTION_URL"] = (
+                settings.prefect_database_url.get_secret_value()
+            )
+    return env
+
+
+def apply_prefect_env(settings: Settings) -> None:
+    """Point this process's Prefect client at the configured server (call before importing prefect)."""
+    for key, value in prefect_env(settings).items():
+        os.environ.setdefault(key, value)
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+
+
+class PrefectServer:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.home = settings.prefect_home.resolve()
+        self.pid_file = self.home / "server.pid"
+        self.log_file = self.home / "server.log"
+        self.api_url = settings.resolved_prefect_api_url
+        self.ui_url = self.api_url.removesuffix("/api")
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+            os.kill(pid, 0)
+        except (FileNotFoundError, ValueError, ProcessLookupError):
+            return None
+        return pid
+
+    def healthy(self) -> bool:
+        try:
+            return httpx.get(f"{self.api_url}/health", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def up(self, timeout: float = 120.0) -> None:
+        if self.healthy():
+            return
+        self.home.mkdir(parents=True, exist_ok=True)
+        prefect = Path(sys.executable).parent / "prefect"
+        if not prefect.exists():
+            raise ConfigurationError("the prefect command is not installed", code="config.prefect_missing")
+        env = {**os.environ, **prefect_env(self.settings, server=True)}
+        with self.log_file.open("ab") as log:
+            proc = subprocess.Popen(
+                [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(self.settings.prefect_port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(str(proc.pid))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise ConfigurationError(
+                    f"the Prefect server exited with status {proc.returncode}; see {self.log_file}",
+                    code="config.prefect_start_failed",
+                )
+            if self.healthy():
+                return
+            time.sleep(0.5)
+        self.down()
+        raise ConfigurationError(
+            f"the Prefect server did not answer within {timeout:.0f} s; see {self.log_file}",
+            code="config.prefect_start_timeout",
+        )
+
+    def down(self) -> bool:
+        pid = self.pid()
+        if pid is None:
+            return False
+        # The server runs in its own session; stop the whole group (uvicorn workers too).
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and self.pid() is not None:
+            try:
+                os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                pass
+            time.sleep(0.2)
+        if self.pid() is not None:
+            os.killpg(pid, signal.SIGKILL)
+        self.pid_file.unlink(missing_ok=True)
+        return True
