@@ -1,0 +1,423 @@
+"""HTML templates to PDF/A-3b documents with WeasyPrint.
+
+Setting WeasyPrint up (fontconfig, @font-face loading, CSS parsing) costs far
+more than laying out a one-page receipt, so a :class:`Renderer` does it once and
+every document reuses it; :func:`get_renderer` keeps one per process.
+
+Texts come only from the per-language catalogs in ``i18n/``; the templates hold
+structure.  Every document carries both languages, Kazakh first, each part in an
+element with its own ``lang``.
+
+Page geometry lives here, not in ``style.css``, because the signer must know
+where the visible signature stamp goes: :data:`SIGNATURE_AREA` is the strip at
+the bottom of the content area of the last page that every template leaves blank.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import logging
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import qrcode
+import qrcode.constants
+import yaml
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    TemplateError,
+    TemplateRuntimeError,
+)
+from qrcode.image.svg import SvgPathImage
+from weasyprint import CSS, HTML
+from weasyprint.text.fonts import FontConfiguration
+from weasyprint.urls import URLFetcher
+
+from medlicense.errors import RenderError
+
+from .models import ReceiptData
+
+__all__ = [
+    "DEFAULT_FONT_DIR",
+    "LANGUAGES",
+    "PAGE",
+    "SIGNATURE_AREA",
+    "Catalog",
+    "PageGeometry",
+    "Renderer",
+    "SignatureArea",
+    "get_renderer",
+    "load_catalogs",
+    "qr_data_uri",
+]
+
+log = logging.getLogger(__name__)
+
+TEMPLATE_DIR = Path(__file__).resolve().parent
+CATALOG_DIR = TEMPLATE_DIR / "i18n"
+DEFAULT_FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+
+# Order of the language parts on every document: the state language first.
+LANGUAGES: tuple[str, ...] = ("kk", "ru")
+
+PDF_VARIANT = "pdf/a-3b"
+
+# CSS family name -> (regular, bold) file names.  DejaVu covers all Kazakh
+# Cyrillic letters; only regular and bold ship in fonts-dejavu-core, so the
+# stylesheet uses no italics.
+FONT_FILES: Mapping[str, tuple[str, str]] = {
+    "ML Sans": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"),
+    "ML Serif": ("DejaVuSerif.ttf", "DejaVuSerif-Bold.ttf"),
+}
+
+Catalog = Mapping[str, Any]
+
+_MM_TO_PT = 72 / 25.4
+
+
+@dataclass(frozen=True)
+class PageGeometry:
+    """A4 page and margins in millimetres, shared by every template."""
+
+    width: float = 210.0
+    height: float = 297.0
+    top: float = 15.0
+    right: float = 15.0
+    bottom: float = 20.0
+    left: float = 25.0
+
+
+@dataclass(frozen=True)
+class SignatureArea:
+    """The blank strip left for the signer's visible stamp on the last page."""
+
+    page: PageGeometry
+    height: float = 45.0  # mm
+
+    @property
+    def box_pt(self) -> tuple[float, float, float, float]:
+        """``(x1, y1, x2, y2)`` in PDF points, origin bottom-left (pyHanko's ``box``)."""
+        p = self.page
+        return (
+            round(p.left * _MM_TO_PT, 2),
+            round(p.bottom * _MM_TO_PT, 2),
+            round((p.width - p.right) * _MM_TO_PT, 2),
+            round((p.bottom + self.height) * _MM_TO_PT, 2),
+        )
+
+
+PAGE = PageGeometry()
+SIGNATURE_AREA = SignatureArea(PAGE)
+
+
+# --- catalogs --------------------------------------------------------------------
+
+
+def _flatten(node: Mapping[str, Any], prefix: str, out: dict[str, object]) -> None:
+    for key, value in node.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            _flatten(value, f"{path}.", out)
+        else:
+            out[path] = value
+
+
+def load_catalogs(
+    directory: Path = CATALOG_DIR, languages: Sequence[str] = LANGUAGES
+) -> dict[str, Catalog]:
+    """Load ``<lang>.yaml`` for every language and check they are complete.
+
+    A key present in one language and absent in another would print a
+    one-language document, so it is refused here, at start-up, for all
+    templates at once (``render.catalog``).  Keys absent from every catalog
+    surface when a template uses them (``render.template``).
+    """
+    catalogs: dict[str, Catalog] = {}
+    flat: dict[str, dict[str, object]] = {}
+    for lang in languages:
+        path = directory / f"{lang}.yaml"
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise RenderError(
+                f"cannot read catalog {path}: {exc}", code="render.catalog", path=path
+            ) from exc
+        if not isinstance(loaded, Mapping):
+            raise RenderError(f"catalog {path} is not a mapping", code="render.catalog", path=path)
+        flat[lang] = {}
+        _flatten(loaded, "", flat[lang])
+        not_text = sorted(k for k, v in flat[lang].items() if not isinstance(v, str))
+        if not_text:
+            raise RenderError(
+                f"catalog {path}: values must be text: {', '.join(not_text)}",
+                code="render.catalog",
+                path=path,
+            )
+        catalogs[lang] = loaded
+    all_keys = set().union(*(f.keys() for f in flat.values()))
+    for lang in languages:
+        missing = sorted(all_keys - flat[lang].keys())
+        if missing:
+            raise RenderError(
+                f"catalog {lang}.yaml lacks keys: {', '.join(missing)}",
+                code="render.catalog",
+                language=lang,
+                keys=",".join(missing),
+            )
+    return catalogs
+
+
+# --- template helpers ------------------------------------------------------------
+
+
+def qr_data_uri(text: str) -> str:
+    """A QR code of ``text`` as an SVG ``data:`` URI (vector: sharp at any print size)."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    qr.add_data(text)
+    qr.make(fit=True)
+    svg = qr.make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
+    if isinstance(svg, bytes):  # older qrcode returned bytes whatever the encoding
+        svg = svg.decode("utf-8")
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+
+
+def _fill(text: str, **values: object) -> str:
+    """Fill ``{name}`` placeholders of a catalog text (autoescaped afterwards by Jinja)."""
+    try:
+        return text.format_map(values)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise TemplateRuntimeError(f"catalog text {text!r}: bad placeholder {exc}") from exc
+
+
+def _loc(obj: object, field: str, lang: str) -> object:
+    """``doc | loc("name", lang)`` reads ``doc.name_kk`` / ``doc.name_ru``."""
+    name = f"{field}_{lang}"
+    if isinstance(obj, Mapping):
+        return obj[name]
+    return getattr(obj, name)
+
+
+def _date_fmt(value: dt.date) -> str:
+    # dd.mm.yyyy reads the same in both languages and needs no month names.
+    return value.strftime("%d.%m.%Y")
+
+
+def _datetime_fmt(value: dt.datetime) -> str:
+    return value.strftime("%d.%m.%Y %H:%M")
+
+
+# --- WeasyPrint plumbing -----------------------------------------------------------
+
+
+class _LocalOnlyFetcher(URLFetcher):  # type: ignore[misc]  # weasyprint is untyped
+    """Resolve only ``file:`` (our fonts and CSS) and ``data:`` (the QR code) URLs.
+
+    A receipt must never reach the network, whatever ends up in the HTML.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(allowed_protocols=("file", "data"))
+
+
+class _ErrorCollector(logging.Handler):
+    """WeasyPrint logs, rather than raises, most failures (an image that does not
+    load, a broken @font-face) and then prints the document without it.  An
+    official document with a silently missing part is worse than none."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _weasyprint_errors() -> Iterator[list[str]]:
+    logger = logging.getLogger("weasyprint")
+    handler = _ErrorCollector()
+    logger.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        logger.removeHandler(handler)
+
+
+def _resolve_fonts(font_dir: Path) -> dict[str, tuple[Path, Path]]:
+    fonts: dict[str, tuple[Path, Path]] = {}
+    for family, names in FONT_FILES.items():
+        paths = tuple(font_dir / name for name in names)
+        absent = [str(p) for p in paths if not p.is_file()]
+        if absent:
+            raise RenderError(
+                f"font file(s) not found: {', '.join(absent)} "
+                "(install fonts-dejavu-core or pass font_dir)",
+                code="render.font_missing",
+                files=",".join(absent),
+            )
+        fonts[family] = (paths[0].resolve(), paths[1].resolve())
+    return fonts
+
+
+def _generated_css(fonts: Mapping[str, tuple[Path, Path]]) -> str:
+    p = PAGE
+    rules = [
+        f"@page {{ size: {p.width}mm {p.height}mm; "
+        f"margin: {p.top}mm {p.right}mm {p.bottom}mm {p.left}mm; }}",
+        f".signature-area {{ height: {SIGNATURE_AREA.height}mm; }}",
+    ]
+    for family, (regular, bold) in fonts.items():
+        for weight, path in (("normal", regular), ("bold", bold)):
+            rules.append(
+                f'@font-face {{ font-family: "{family}"; src: url("{path.as_uri()}"); '
+                f"font-weight: {weight}; font-style: normal; }}"
+            )
+    return "\n".join(rules)
+
+
+# --- renderer ----------------------------------------------------------------------
+
+
+class Renderer:
+    """Builds the Jinja environment, catalogs, fonts and stylesheets once; renders many.
+
+    Thread-safe: WeasyPrint's shared font configuration is not, so layouts are
+    serialised with a lock (a receipt takes a fraction of a second).
+    """
+
+    def __init__(
+        self,
+        *,
+        template_dir: Path = TEMPLATE_DIR,
+        catalog_dir: Path = CATALOG_DIR,
+        font_dir: Path = DEFAULT_FONT_DIR,
+    ) -> None:
+        self._template_dir = template_dir
+        self._fonts = _resolve_fonts(font_dir)
+        self._catalogs = load_catalogs(catalog_dir)
+        self._env = Environment(
+            loader=FileSystemLoader(template_dir),
+            autoescape=True,
+            # A missing catalog key or context value must fail, not print blank.
+            undefined=StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+            keep_trailing_newline=True,
+        )
+        self._env.filters.update(
+            fill=_fill, loc=_loc, date_fmt=_date_fmt, datetime_fmt=_datetime_fmt
+        )
+        self._fetcher = _LocalOnlyFetcher()
+        self._font_config = FontConfiguration()
+        self._lock = threading.Lock()
+        try:
+            with _weasyprint_errors() as errors:
+                self._stylesheets = [
+                    CSS(
+                        string=_generated_css(self._fonts),
+                        font_config=self._font_config,
+                        url_fetcher=self._fetcher,
+                    ),
+                    CSS(
+                        filename=str(template_dir / "style.css"),
+                        font_config=self._font_config,
+                        url_fetcher=self._fetcher,
+                    ),
+                ]
+        except Exception as exc:  # WeasyPrint has no common exception base
+            raise RenderError(f"cannot load stylesheets: {exc}", code="render.failed") from exc
+        if errors:
+            raise RenderError(
+                f"cannot load stylesheets or fonts: {'; '.join(errors)}", code="render.failed"
+            )
+
+    @property
+    def catalogs(self) -> Mapping[str, Catalog]:
+        return self._catalogs
+
+    # --- receipts --------------------------------------------------------------
+
+    def receipt_html(self, data: ReceiptData) -> str:
+        """The HTML of a receipt (what :meth:`render_receipt` prints); for debugging."""
+        return self._html("receipt.html.j2", self._receipt_context(data))
+
+    def render_receipt(self, data: ReceiptData) -> bytes:
+        """A receipt of acceptance or of refusal to accept, as PDF/A-3b bytes."""
+        return self._pdf(self.receipt_html(data))
+
+    def _receipt_context(self, data: ReceiptData) -> dict[str, Any]:
+        return self._base_context(
+            provider={
+                "kk": {"name": data.provider_name_kk, "address": data.provider_address_kk},
+                "ru": {"name": data.provider_name_ru, "address": data.provider_address_ru},
+            },
+            created=data.accepted_at,
+            verify_url=data.verify_url,
+            data=data,
+        )
+
+    # --- shared by every document type ----------------------------------------------
+
+    def _base_context(
+        self,
+        *,
+        provider: Mapping[str, Mapping[str, str]],
+        created: dt.datetime,
+        verify_url: str,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """What ``base.html.j2`` needs; later document types add their own ``extra``."""
+        return {
+            "catalogs": self._catalogs,
+            "languages": LANGUAGES,
+            "provider": provider,
+            # Fixed from the document's own date, never "now": the same input
+            # must give the same bytes (and the same hash in storage).
+            "created": created.isoformat(timespec="seconds"),
+            "qr": qr_data_uri(verify_url),
+            "verify_url": verify_url,
+            **extra,
+        }
+
+    def _html(self, template_name: str, context: Mapping[str, Any]) -> str:
+        try:
+            return self._env.get_template(template_name).render(context)
+        except TemplateError as exc:
+            raise RenderError(
+                f"template {template_name}: {exc}", code="render.template", template=template_name
+            ) from exc
+
+    def _pdf(self, html: str) -> bytes:
+        with self._lock, _weasyprint_errors() as errors:
+            try:
+                document = HTML(
+                    string=html,
+                    base_url=self._template_dir.as_uri() + "/",
+                    url_fetcher=self._fetcher,
+                )
+                pdf = document.write_pdf(
+                    stylesheets=self._stylesheets,
+                    font_config=self._font_config,
+                    pdf_variant=PDF_VARIANT,
+                )
+            except Exception as exc:  # WeasyPrint has no common exception base
+                raise RenderError(f"WeasyPrint failed: {exc}", code="render.failed") from exc
+        if errors:
+            raise RenderError(f"WeasyPrint reported: {'; '.join(errors)}", code="render.failed")
+        if not isinstance(pdf, bytes):
+            raise RenderError("WeasyPrint returned no PDF", code="render.failed")
+        return pdf
+
+
+@lru_cache(maxsize=1)
+def get_renderer() -> Renderer:
+    """The process-wide renderer with the packaged templates and system DejaVu fonts."""
+    return Renderer()
