@@ -1,0 +1,492 @@
+"""PAdES signing of license PDFs with the provider's key.
+
+The boundary contract: :meth:`PdfSigner.sign` either returns a PDF whose new
+signature verifies (it is checked before it is returned) or raises a
+:class:`medlicense.errors.SigningError` subclass with a stable code.  No pyHanko,
+httpx or asn1crypto exception crosses it, and unsigned bytes never leave it.
+
+Signing is an incremental update (``IncrementalPdfFileWriter``): the original
+bytes, including a PDF/A-3b identification and output intent from WeasyPrint,
+are kept verbatim and the signature is appended after them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from io import BytesIO
+from pathlib import Path
+from typing import Literal, NoReturn
+
+import httpx
+from asn1crypto import keys as asn1_keys
+from asn1crypto import pkcs12 as asn1_pkcs12
+from asn1crypto import tsp
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
+from pydantic import SecretStr
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_PRODUCER
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.sign import fields, signers
+from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.timestamps.api import TimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko_certvalidator import CertificateValidator
+from pyhanko_certvalidator.errors import (
+    ExpiredError,
+    InvalidCertificateError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+    ValidationError,
+)
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from medlicense.errors import (
+    CertificateError,
+    KeyLoadError,
+    MedLicenseError,
+    SigningError,
+    TimestampError,
+)
+from signing.rfc3161 import QUERY_CONTENT_TYPE, REPLY_CONTENT_TYPE, describe_refusal
+from signing.trust import load_trust_roots, validation_context
+from signing.verify import VerificationReport, async_verify_with_roots
+
+SignatureLevel = Literal["B-B", "B-T", "B-LTA"]
+SIGNATURE_LEVELS: tuple[SignatureLevel, ...] = ("B-B", "B-T", "B-LTA")
+
+# Key usages the signer certificate must carry.  A license is a statement the
+# provider commits to, so nonRepudiation (contentCommitment) is the one that
+# matters; pyHanko checks the same set before signing.
+SIGNER_KEY_USAGE = frozenset({"non_repudiation"})
+
+DEFAULT_TSA_TIMEOUT = 10.0
+
+
+# --- timestamp client ---------------------------------------------------------------
+
+
+class _TsaFailure(TimestampRequestError):
+    """Carries our error code through pyHanko, which only knows ``TimestampRequestError``."""
+
+    def __init__(self, message: str, code: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class HttpxTimeStamper(TimeStamper):
+    """RFC 3161 client on httpx that tells "TSA unreachable" from "TSA answered badly".
+
+    pyHanko's own HTTP clients fold both into one ``TimestampRequestError``; the
+    pipeline needs them apart, because the first is retried later and the second
+    is an incident.
+    """
+
+    def __init__(self, url: str, *, timeout: float = DEFAULT_TSA_TIMEOUT) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]  # untyped in pyHanko
+        self.url = url
+        self.timeout = timeout
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        headers = {"Content-Type": QUERY_CONTENT_TYPE, "Accept": REPLY_CONTENT_TYPE}
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.post(self.url, content=req.dump(), headers=headers)
+        except (httpx.TimeoutException, httpx.NetworkError, httpx.ProxyError) as exc:
+            raise _TsaFailure(
+                f"timestamp authority {self.url} unreachable: {exc!r}", "signing.tsa_unavailable"
+            ) from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            raise _TsaFailure(
+                f"timestamp authority {self.url} answered badly: {exc!r}", "signing.tsa_invalid"
+            ) from exc
+        if response.status_code >= 500:
+            raise _TsaFailure(
+                f"timestamp authority {self.url} failed with HTTP {response.status_code}",
+                "signing.tsa_unavailable",
+            )
+        if response.status_code != 200:
+            raise _TsaFailure(
+                f"timestamp authority {self.url} refused with HTTP {response.status_code}",
+                "signing.tsa_invalid",
+            )
+        ctype = response.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != REPLY_CONTENT_TYPE:
+            raise _TsaFailure(
+                f"timestamp authority {self.url} sent {ctype or 'no content type'}, "
+                f"not {REPLY_CONTENT_TYPE}",
+                "signing.tsa_invalid",
+            )
+        refusal = describe_refusal(response.content)
+        if refusal is not None and not refusal.startswith("granted"):
+            raise _TsaFailure(
+                f"timestamp authority {self.url} refused the request: {refusal}",
+                "signing.tsa_invalid",
+            )
+        try:
+            parsed = tsp.TimeStampResp.load(response.content)
+            # asn1crypto is lazy: parse now so garbage fails here, not mid-signing.
+            _ = parsed.native
+        except ValueError as exc:
+            raise _TsaFailure(
+                f"timestamp authority {self.url} sent an unparsable reply: {exc}",
+                "signing.tsa_invalid",
+            ) from exc
+        return parsed
+
+
+# --- key material -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _KeyMaterial:
+    signer: signers.SimpleSigner
+    certificate: x509.Certificate
+    chain: tuple[asn1_x509.Certificate, ...]
+
+
+def _load_pkcs12(path: Path, passphrase: bytes) -> _KeyMaterial:
+    """Open the PKCS#12 with cryptography directly, to tell failures apart.
+
+    ``SimpleSigner.load_pkcs12`` logs and returns ``None`` for every failure, so a
+    missing file, a wrong passphrase and a corrupt file would all look alike.
+    """
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError as exc:
+        raise KeyLoadError(
+            f"signer key {path} does not exist", code="signing.key_missing", path=path
+        ) from exc
+    except OSError as exc:
+        raise KeyLoadError(
+            f"cannot read signer key {path}: {exc}", code="signing.key_load", path=path
+        ) from exc
+    try:
+        _ = asn1_pkcs12.Pfx.load(data).native
+    except ValueError as exc:
+        raise KeyLoadError(
+            f"{path} is not a PKCS#12 file", code="signing.key_load", path=path
+        ) from exc
+    try:
+        # cryptography cannot say whether the MAC or the decryption failed; the
+        # structure parsed above, so a failure here is the passphrase.
+        key, cert, extra = pkcs12.load_key_and_certificates(data, passphrase or None)
+    except ValueError as exc:
+        raise KeyLoadError(
+            f"wrong passphrase for signer key {path}", code="signing.wrong_passphrase", path=path
+        ) from exc
+    if key is None or cert is None:
+        raise KeyLoadError(
+            f"{path} must hold both a private key and its certificate",
+            code="signing.key_load",
+            path=path,
+        )
+    key_info = asn1_keys.PrivateKeyInfo.load(
+        key.private_bytes(
+            serialization.Encoding.DER,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    signing_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
+    chain = tuple(
+        asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in extra
+    )
+    signer = signers.SimpleSigner(
+        signing_cert=signing_cert,
+        signing_key=key_info,
+        cert_registry=SimpleCertificateStore.from_certs(chain),  # type: ignore[no-untyped-call]
+        # Embed the whole chain up to and including the root, so an archive copy
+        # can be checked without fetching anything.
+        embed_roots=True,
+    )
+    return _KeyMaterial(signer=signer, certificate=cert, chain=chain)
+
+
+def _passphrase_bytes(passphrase: str | bytes | SecretStr) -> bytes:
+    if isinstance(passphrase, SecretStr):
+        passphrase = passphrase.get_secret_value()
+    if isinstance(passphrase, str):
+        passphrase = passphrase.encode("utf-8")
+    return passphrase
+
+
+# --- the signer ---------------------------------------------------------------------
+
+
+class PdfSigner:
+    """Signs PDFs with one key, loaded and checked once.  Safe to reuse; not thread-safe."""
+
+    def __init__(
+        self,
+        material: _KeyMaterial,
+        *,
+        trust_roots: Sequence[asn1_x509.Certificate],
+        tsa_url: str | None,
+        tsa_timeout: float = DEFAULT_TSA_TIMEOUT,
+        self_check: bool = True,
+    ) -> None:
+        self._material = material
+        self._roots = tuple(trust_roots)
+        self.tsa_url = tsa_url
+        self.self_check = self_check
+        # One stamper for the signer's lifetime: it caches a probe token per digest
+        # algorithm, which saves a TSA round trip on every signature after the first.
+        self._timestamper = (
+            HttpxTimeStamper(tsa_url, timeout=tsa_timeout) if tsa_url is not None else None
+        )
+
+    @classmethod
+    def from_pkcs12(
+        cls,
+        path: Path,
+        passphrase: str | bytes | SecretStr,
+        *,
+        tsa_url: str | None,
+        trust_roots: Sequence[Path],
+        tsa_timeout: float = DEFAULT_TSA_TIMEOUT,
+        self_check: bool = True,
+    ) -> PdfSigner:
+        """Load the key, and refuse it now if it could not produce a trusted signature."""
+        material = _load_pkcs12(Path(path), _passphrase_bytes(passphrase))
+        roots = load_trust_roots(trust_roots)
+        signer = cls(
+            material,
+            trust_roots=roots,
+            tsa_url=tsa_url,
+            tsa_timeout=tsa_timeout,
+            self_check=self_check,
+        )
+        signer.check_certificate()
+        return signer
+
+    @property
+    def certificate(self) -> x509.Certificate:
+        return self._material.certificate
+
+    # -- checks ---------------------------------------------------------------------
+
+    def check_certificate(self, *, at: dt.datetime | None = None) -> None:
+        """Validity period, then chain to the trust roots; raises ``CertificateError``."""
+        asyncio.run(self._async_check_certificate(at))
+
+    async def _async_check_certificate(self, at: dt.datetime | None = None) -> None:
+        now = at or dt.datetime.now(dt.UTC)
+        cert = self._material.certificate
+        # Checked ahead of path validation so the operator gets the precise reason
+        # (and the date) rather than a generic "path invalid".
+        if now < cert.not_valid_before_utc:
+            raise CertificateError(
+                f"signer certificate is not valid before {cert.not_valid_before_utc:%Y-%m-%d %H:%M}Z",
+                code="signing.cert_not_yet_valid",
+                not_before=cert.not_valid_before_utc.isoformat(),
+            )
+        if now > cert.not_valid_after_utc:
+            raise CertificateError(
+                f"signer certificate expired {cert.not_valid_after_utc:%Y-%m-%d %H:%M}Z",
+                code="signing.cert_expired",
+                not_after=cert.not_valid_after_utc.isoformat(),
+            )
+        if not self._roots:
+            raise CertificateError(
+                "no trust roots configured: the signer chain cannot be checked",
+                code="signing.cert_untrusted",
+            )
+        validator = CertificateValidator(
+            self._material.signer.signing_cert,
+            intermediate_certs=list(self._material.chain),
+            validation_context=validation_context(self._roots, moment=now),
+        )
+        try:
+            await validator.async_validate_usage(set(SIGNER_KEY_USAGE))  # type: ignore[no-untyped-call]
+        except PathBuildingError as exc:
+            raise CertificateError(
+                f"signer certificate does not chain to a trusted root: {exc}",
+                code="signing.cert_untrusted",
+            ) from exc
+        except RevokedError as exc:
+            raise CertificateError(
+                f"a certificate in the signer chain is revoked: {exc}", code="signing.cert_revoked"
+            ) from exc
+        except ExpiredError as exc:
+            raise CertificateError(
+                f"a certificate in the signer chain has expired: {exc}", code="signing.cert_expired"
+            ) from exc
+        except NotYetValidError as exc:
+            raise CertificateError(
+                f"a certificate in the signer chain is not yet valid: {exc}",
+                code="signing.cert_not_yet_valid",
+            ) from exc
+        except InvalidCertificateError as exc:
+            raise CertificateError(
+                f"signer certificate is not fit for signing: {exc}", code="signing.cert_usage"
+            ) from exc
+        except (PathValidationError, ValidationError) as exc:
+            raise CertificateError(
+                f"signer chain is invalid: {exc}", code="signing.cert_invalid"
+            ) from exc
+
+    # -- signing --------------------------------------------------------------------
+
+    def sign(
+        self,
+        pdf: bytes,
+        *,
+        field_name: str = "Signature1",
+        reason: str | None = None,
+        location: str | None = None,
+        document_number: str | None = None,
+        level: SignatureLevel = "B-T",
+    ) -> bytes:
+        """Sign ``pdf``; must not be called inside a running event loop (use ``async_sign``)."""
+        return asyncio.run(
+            self.async_sign(
+                pdf,
+                field_name=field_name,
+                reason=reason,
+                location=location,
+                document_number=document_number,
+                level=level,
+            )
+        )
+
+    async def async_sign(
+        self,
+        pdf: bytes,
+        *,
+        field_name: str = "Signature1",
+        reason: str | None = None,
+        location: str | None = None,
+        document_number: str | None = None,
+        level: SignatureLevel = "B-T",
+    ) -> bytes:
+        if level not in SIGNATURE_LEVELS:
+            raise SigningError(
+                f"unsupported PAdES level {level!r}; expected one of {SIGNATURE_LEVELS}",
+                code="signing.level_unsupported",
+            )
+        timestamper = None
+        if level != "B-B":
+            if self._timestamper is None:
+                raise SigningError(
+                    f"PAdES {level} needs a timestamp authority, but no TSA URL is configured",
+                    code="signing.tsa_required",
+                )
+            timestamper = self._timestamper
+
+        await self._async_check_certificate()
+        try:
+            writer = IncrementalPdfFileWriter(BytesIO(pdf))
+        except (PdfError, ValueError, KeyError, TypeError) as exc:
+            raise SigningError(
+                f"input is not a readable PDF: {exc}", code="signing.pdf_unreadable"
+            ) from exc
+
+        _keep_metadata_consistent(writer)
+        meta = signers.PdfSignatureMetadata(
+            field_name=field_name,
+            subfilter=fields.SigSeedSubFilter.PADES,
+            md_algorithm="sha256",
+            reason=_reason_text(reason, document_number),
+            location=location,
+            # With a validation context pyHanko re-checks the signer and, above all,
+            # the TSA certificate path before it commits to a signature.
+            validation_context=validation_context(self._roots),
+            signer_key_usage=set(SIGNER_KEY_USAGE),
+            embed_validation_info=level == "B-LTA",
+            use_pades_lta=level == "B-LTA",
+        )
+        pdf_signer = signers.PdfSigner(meta, self._material.signer, timestamper=timestamper)
+        try:
+            out = await pdf_signer.async_sign_pdf(writer)
+            signed: bytes = out.getvalue()
+        except MedLicenseError:
+            raise
+        except Exception as exc:
+            # pyHanko surfaces failures as a wide, undocumented mix (its own
+            # errors, asn1crypto ValueErrors, certvalidator errors, IOError from
+            # the TSA client); they are all translated, none escapes.
+            _raise_signing_failure(exc)
+
+        if self.self_check:
+            report = await async_verify_with_roots(signed, self._roots)
+            _require_sound(report, level)
+        return signed
+
+
+def _keep_metadata_consistent(writer: IncrementalPdfFileWriter) -> None:
+    """Make pyHanko's metadata touch-up leave /Info and XMP in agreement.
+
+    PDF/A (ISO 19005-3 §6.6.2.3) requires every /Info entry to equal its XMP
+    counterpart.  While writing, pyHanko sets XMP ``pdf:Producer`` to its own
+    name but *appends* that name to an existing /Info /Producer, and stamps the
+    modification date into each with a separate clock reading.  Pinning one date
+    and pre-setting /Info /Producer to exactly what goes into XMP keeps a
+    WeasyPrint PDF/A-3b a PDF/A-3b after signing.
+    """
+    writer.document_meta.last_modified = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    if "/Metadata" not in writer.root:
+        return  # no XMP, nothing to agree with
+    info_ref = writer.trailer.raw_get("/Info") if "/Info" in writer.trailer else None
+    if not isinstance(info_ref, generic.IndirectObject):
+        return
+    info = writer.trailer["/Info"]  # the dictionary itself (subscripting dereferences)
+    if isinstance(info, generic.DictionaryObject) and "/Producer" in info:
+        info["/Producer"] = generic.TextStringObject(PYHANKO_PRODUCER)
+        writer.mark_update(info_ref)
+
+
+def _reason_text(reason: str | None, document_number: str | None) -> str | None:
+    # PDF signature dictionaries have no slot for a document number; /Reason is
+    # the field every viewer shows, so the number travels there.
+    if document_number is None:
+        return reason
+    suffix = f"№ {document_number}"
+    return f"{reason} ({suffix})" if reason else suffix
+
+
+def _raise_signing_failure(exc: Exception) -> NoReturn:
+    if isinstance(exc, _TsaFailure):
+        raise TimestampError(str(exc), code=exc.code) from exc
+    if isinstance(exc, TimestampRequestError):
+        # Raised by pyHanko itself: the TSA refused, or echoed the wrong nonce.
+        raise TimestampError(
+            f"timestamp authority response rejected: {exc}", code="signing.tsa_invalid"
+        ) from exc
+    if isinstance(exc, (PathBuildingError, PathValidationError, ValidationError)):
+        # The signer chain was validated moments ago, so a path failure inside
+        # pyHanko's pre-sign checks concerns the TSA certificate.
+        raise TimestampError(
+            f"timestamp authority certificate is not acceptable: {exc}",
+            code="signing.tsa_untrusted",
+        ) from exc
+    if isinstance(exc, PdfError):
+        raise SigningError(
+            f"cannot add a signature to this PDF: {exc}", code="signing.pdf_unreadable"
+        ) from exc
+    if isinstance(exc, PyHankoSigningError):
+        raise SigningError(f"pyHanko refused to sign: {exc}", code="signing.failed") from exc
+    raise SigningError(f"signing failed: {exc!r}", code="signing.failed") from exc
+
+
+def _require_sound(report: VerificationReport, level: SignatureLevel) -> None:
+    if report.valid and (level == "B-B" or report.timestamp_valid):
+        return
+    codes = ", ".join(issue.code for issue in report.errors) or "none"
+    if level != "B-B" and not report.timestamp_valid and report.intact and report.trusted:
+        raise TimestampError(
+            f"the timestamp token obtained from the TSA does not verify (issues: {codes})",
+            code="signing.tsa_invalid",
+        )
+    raise SigningError(
+        f"the freshly signed PDF does not verify (issues: {codes})",
+        code="signing.self_check_failed",
+    )

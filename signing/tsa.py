@@ -1,0 +1,186 @@
+"""A local RFC 3161 timestamp authority for development, CI and tests.
+
+Production uses the national TSA; this one only exists so that PAdES B-T
+signatures can be produced and verified offline with the development PKI.  The
+token itself is built by pyHanko's ``DummyTimeStamper`` (an in-process TSA); this
+module only puts it behind HTTP the way a real TSA is reached (RFC 3161 §3.4),
+so the signer exercises exactly the client path it uses in production.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import TracebackType
+
+from asn1crypto import tsp
+from pyhanko.keys import load_private_key_from_pemder
+from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from medlicense.errors import SigningError
+from signing.pki import PkiPaths
+from signing.rfc3161 import QUERY_CONTENT_TYPE, REPLY_CONTENT_TYPE, StatusOnlyResp, rejection
+from signing.trust import load_certificate
+
+log = logging.getLogger(__name__)
+
+# A TimeStampReq is a digest plus a few small fields; anything much larger is not
+# a timestamp request and should not be buffered.
+MAX_REQUEST_BYTES = 16 * 1024
+
+
+class _TsaServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # Tests open and close TSAs quickly; do not wait for TIME_WAIT sockets.
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], stamper: DummyTimeStamper) -> None:
+        super().__init__(address, _TsaHandler)
+        self.stamper = stamper
+
+
+class _TsaHandler(BaseHTTPRequestHandler):
+    server: _TsaServer
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if ctype != QUERY_CONTENT_TYPE:
+            self._reply_plain(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "expected " + QUERY_CONTENT_TYPE)
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or "")
+        except ValueError:
+            self._reply_plain(HTTPStatus.LENGTH_REQUIRED, "Content-Length required")
+            return
+        if not 0 < length <= MAX_REQUEST_BYTES:
+            self._reply_plain(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "bad request size")
+            return
+        body = self.rfile.read(length)
+        try:
+            request = tsp.TimeStampReq.load(body)
+            # asn1crypto parses lazily; force it so garbage is caught here and
+            # answered as badDataFormat rather than as a server crash.
+            _ = request.native
+        except ValueError:
+            self._reply_token(rejection("bad_data_format", "malformed TimeStampReq"))
+            return
+        response: tsp.TimeStampResp | StatusOnlyResp
+        try:
+            response = self.server.stamper.request_tsa_response(request)
+        except Exception:  # the TSA must answer with a PKIStatus, never drop the line
+            log.exception("local TSA failed to build a token")
+            response = rejection("system_failure", "local TSA could not build a token")
+        self._reply_token(response)
+
+    def do_GET(self) -> None:
+        self._reply_plain(HTTPStatus.METHOD_NOT_ALLOWED, "POST a " + QUERY_CONTENT_TYPE)
+
+    def log_message(self, format: str, *args: object) -> None:
+        # Keep test and CLI output clean; the access log is debug information.
+        log.debug("local TSA: " + format, *args)
+
+    def _reply_token(self, response: tsp.TimeStampResp | StatusOnlyResp) -> None:
+        data = response.dump()
+        self.send_response(HTTPStatus.OK)
+        self.send_header("Content-Type", REPLY_CONTENT_TYPE)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _reply_plain(self, status: HTTPStatus, text: str) -> None:
+        data = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def build_stamper(pki: PkiPaths) -> DummyTimeStamper:
+    """The in-process TSA behind :class:`LocalTSA` (usable directly where no HTTP is wanted)."""
+    try:
+        tsa_cert = load_certificate(pki.tsa_cert)
+        tsa_key = load_private_key_from_pemder(str(pki.tsa_key), passphrase=None)
+        issuing_ca = load_certificate(pki.ca_cert)
+    except (OSError, ValueError) as exc:
+        raise SigningError(
+            f"cannot load the TSA certificate or key from {pki.directory}: {exc}",
+            code="signing.tsa_key_missing",
+        ) from exc
+    # Embedding the issuing CA lets a verifier build the TSA path from the token
+    # alone; the root stays out because it must come from the verifier's trust store.
+    return DummyTimeStamper(
+        tsa_cert=tsa_cert,
+        tsa_key=tsa_key,
+        certs_to_embed=SimpleCertificateStore.from_certs([issuing_ca]),  # type: ignore[no-untyped-call]
+    )
+
+
+class LocalTSA:
+    """RFC 3161 over HTTP on ``host:port`` (an ephemeral port by default), in a thread.
+
+    Use as a context manager, or call :meth:`start` / :meth:`stop` explicitly when
+    the TSA has to outlive a ``with`` block (a long-running flow worker).
+    """
+
+    def __init__(self, pki: PkiPaths, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._stamper = build_stamper(pki)
+        self._address = (host, port)
+        self._server: _TsaServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise SigningError("the local TSA is not running", code="signing.tsa_unavailable")
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}/"
+
+    @property
+    def running(self) -> bool:
+        return self._server is not None
+
+    def start(self) -> LocalTSA:
+        if self._server is not None:
+            return self
+        try:
+            server = _TsaServer(self._address, self._stamper)
+        except OSError as exc:
+            raise SigningError(
+                f"cannot listen on {self._address[0]}:{self._address[1]}: {exc}",
+                code="signing.tsa_unavailable",
+            ) from exc
+        thread = threading.Thread(
+            target=server.serve_forever,
+            kwargs={"poll_interval": 0.1},
+            name=f"local-tsa-{server.server_address[1]}",
+            daemon=True,
+        )
+        thread.start()
+        self._server, self._thread = server, thread
+        return self
+
+    def stop(self) -> None:
+        server, thread = self._server, self._thread
+        self._server = self._thread = None
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        if thread is not None:
+            thread.join(timeout=5)
+
+    def __enter__(self) -> LocalTSA:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
