@@ -63,10 +63,13 @@ class Settings(BaseSettings):
     # --- provider -------------------------------------------------------------------
     provider_name_kk: str = "Батыс Қазақстан облысының денсаулық сақтау басқармасы"
     provider_name_ru: str = "Управление здравоохранения Западно-Казахстанской области"
-    provider_bin: str = "990240001226"
+    provider_bin: str = "990240001227"
     provider_address_kk: str = "Орал қ., Достық-Дружба даңғылы, 201"
     provider_address_ru: str = "г. Уральск, проспект Достык-Дружба, 201"
     clerk_name: str = "Кеңсе қызметкері"
+    # Printed as a QR code on every outgoing document; the ".invalid" default is a
+    # deliberate placeholder until the provider publishes its verification page.
+    public_verify_url: str = "https://verify.medlicense.invalid/d"
     timezone: str = "Asia/Oral"
 
     # --- rules ----------------------------------------------------------------------

@@ -12,7 +12,7 @@ from reportlab.pdfgen import canvas
 
 PASSPHRASE = "тест-құпия-сөз"  # non-ASCII on purpose: passphrases are UTF-8
 PROVIDER_NAME = "Батыс Қазақстан облысының денсаулық сақтау басқармасы"
-PROVIDER_BIN = "990240001226"
+PROVIDER_BIN = "990240001227"
 SIGNED_MARKER = b"MARKER-SIGNED-CONTENT"
 
 
