@@ -43,7 +43,14 @@ from weasyprint.urls import URLFetcher
 
 from medlicense.errors import RenderError
 
-from .models import ReceiptData
+from .models import (
+    AppendixData,
+    DocumentData,
+    IssuedDocument,
+    LicenseData,
+    ReasonedRefusalData,
+    ReceiptData,
+)
 
 __all__ = [
     "DEFAULT_FONT_DIR",
@@ -360,6 +367,64 @@ class Renderer:
                 "ru": {"name": data.provider_name_ru, "address": data.provider_address_ru},
             },
             created=data.accepted_at,
+            verify_url=data.verify_url,
+            data=data,
+        )
+
+    # --- results of the service ---------------------------------------------------
+
+    def reasoned_refusal_html(self, data: ReasonedRefusalData) -> str:
+        """The HTML of a reasoned refusal (what :meth:`render_reasoned_refusal` prints)."""
+        return self._html("reasoned_refusal.html.j2", self._issued_context(data))
+
+    def render_reasoned_refusal(self, data: ReasonedRefusalData) -> bytes:
+        """A reasoned refusal to render the service, as PDF/A-3b bytes."""
+        return self._pdf(self.reasoned_refusal_html(data))
+
+    def license_html(self, data: LicenseData) -> str:
+        """The HTML of a license (what :meth:`render_license` prints)."""
+        return self._html("license.html.j2", self._issued_context(data))
+
+    def render_license(self, data: LicenseData) -> bytes:
+        """A license (first issue, re-issue or duplicate), as PDF/A-3b bytes."""
+        return self._pdf(self.license_html(data))
+
+    def appendix_html(self, data: AppendixData) -> str:
+        """The HTML of a license appendix (what :meth:`render_appendix` prints)."""
+        return self._html("appendix.html.j2", self._issued_context(data))
+
+    def render_appendix(self, data: AppendixData) -> bytes:
+        """A license appendix (first issue, re-issue or duplicate), as PDF/A-3b bytes."""
+        return self._pdf(self.appendix_html(data))
+
+    def html(self, data: DocumentData) -> str:
+        """The HTML of any document, picked by the type of its record."""
+        if isinstance(data, ReceiptData):
+            return self.receipt_html(data)
+        if isinstance(data, ReasonedRefusalData):
+            return self.reasoned_refusal_html(data)
+        if isinstance(data, LicenseData):
+            return self.license_html(data)
+        if isinstance(data, AppendixData):
+            return self.appendix_html(data)
+        raise RenderError(
+            f"no template for {type(data).__name__}",
+            code="render.unknown_document",
+            type=type(data).__name__,
+        )
+
+    def render(self, data: DocumentData) -> bytes:
+        """Any document as PDF/A-3b bytes, picked by the type of its record (for
+        callers holding a mix, such as a command printing specimens)."""
+        return self._pdf(self.html(data))
+
+    def _issued_context(self, data: IssuedDocument) -> dict[str, Any]:
+        return self._base_context(
+            provider={
+                "kk": {"name": data.provider_name_kk, "address": data.provider_address_kk},
+                "ru": {"name": data.provider_name_ru, "address": data.provider_address_ru},
+            },
+            created=data.issued_at,
             verify_url=data.verify_url,
             data=data,
         )

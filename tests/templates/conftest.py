@@ -12,6 +12,7 @@ import pytest
 
 from templates import ReceiptData, Renderer
 
+from .documents import BUILDERS
 from .helpers import acceptance, refusal
 
 
@@ -51,3 +52,28 @@ def refusal_pdf(
 @pytest.fixture(scope="session", params=["acceptance", "refusal"])
 def any_pdf(request: pytest.FixtureRequest, acceptance_pdf: Path, refusal_pdf: Path) -> Path:
     return acceptance_pdf if request.param == "acceptance" else refusal_pdf
+
+
+# --- results of the service (templates/documents tests) ---------------------------
+
+
+@pytest.fixture(scope="session")
+def document_pdfs(renderer: Renderer, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Every test record of documents.BUILDERS rendered once, by kind."""
+    directory = tmp_path_factory.mktemp("documents")
+    paths = {}
+    for kind, build in BUILDERS.items():
+        paths[kind] = directory / f"{kind}.pdf"
+        paths[kind].write_bytes(renderer.render(build()))
+    return paths
+
+
+@pytest.fixture(scope="session", params=list(BUILDERS))
+def document_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture(scope="session")
+def document_pdf(document_pdfs: dict[str, Path], document_kind: str) -> Path:
+    return document_pdfs[document_kind]
