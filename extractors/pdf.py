@@ -17,6 +17,7 @@ import pypdf
 from pydantic import BaseModel, ConfigDict
 from pypdf.errors import FileNotDecryptedError, PdfReadError
 
+from extractors.ocr import ocr_pages
 from medlicense.errors import DocumentError
 
 TextEngine = Literal["pdfplumber", "pdfium"]
@@ -31,6 +32,7 @@ class PageText(BaseModel):
 
     number: int  # 1-based
     text: str
+    ocr: bool = False  # the text was recognised from the page image
 
     @property
     def has_text(self) -> bool:
@@ -57,7 +59,9 @@ def sniff_pdf(data: bytes) -> None:
         raise DocumentError("the PDF is incomplete (truncated upload?)", code="document.truncated")
 
 
-def read_pdf(data: bytes, *, max_pages: int = 300, engine: TextEngine = "pdfplumber") -> PdfText:
+def read_pdf(
+    data: bytes, *, max_pages: int = 300, engine: TextEngine = "pdfplumber", ocr: bool = True
+) -> PdfText:
     sniff_pdf(data)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
@@ -79,7 +83,17 @@ def read_pdf(data: bytes, *, max_pages: int = 300, engine: TextEngine = "pdfplum
             f"the PDF has {count} pages, over the limit", code="document.too_many_pages"
         )
     texts = _pdfium_text(data) if engine == "pdfium" else _plumber_text(data)
-    return PdfText(pages=tuple(PageText(number=i + 1, text=t) for i, t in enumerate(texts)))
+    pages = [PageText(number=i + 1, text=t) for i, t in enumerate(texts)]
+    blank = [p.number for p in pages if not p.has_text]
+    if ocr and blank:
+        recognised = ocr_pages(data, blank)
+        pages = [
+            PageText(number=p.number, text=recognised[p.number], ocr=True)
+            if p.number in recognised
+            else p
+            for p in pages
+        ]
+    return PdfText(pages=tuple(pages))
 
 
 def _plumber_text(data: bytes) -> list[str]:

@@ -9,6 +9,7 @@ imported by the flows.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -80,11 +81,21 @@ class PrefectServer:
         self.home.mkdir(parents=True, exist_ok=True)
         prefect = Path(sys.executable).parent / "prefect"
         if not prefect.exists():
-            raise ConfigurationError("the prefect command is not installed", code="config.prefect_missing")
+            raise ConfigurationError(
+                "the prefect command is not installed", code="config.prefect_missing"
+            )
         env = {**os.environ, **prefect_env(self.settings, server=True)}
         with self.log_file.open("ab") as log:
             proc = subprocess.Popen(
-                [str(prefect), "server", "start", "--host", "127.0.0.1", "--port", str(self.settings.prefect_port)],
+                [
+                    str(prefect),
+                    "server",
+                    "start",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.settings.prefect_port),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -113,16 +124,12 @@ class PrefectServer:
         if pid is None:
             return False
         # The server runs in its own session; stop the whole group (uvicorn workers too).
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and self.pid() is not None:
-            try:
+            with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:
-                pass
             time.sleep(0.2)
         if self.pid() is not None:
             os.killpg(pid, signal.SIGKILL)

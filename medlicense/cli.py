@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "storage.cli",
     "signing.cli",
     "medlicense.rules.cli",
+    "medlicense.samples.cli",
 )
 
 EXIT_ERROR = 2

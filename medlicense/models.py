@@ -93,6 +93,7 @@ class DocumentInfo(_Frozen):
     language: Language | None = None
     page_range: tuple[int, int] | None = None  # 1-based, inclusive, inside ``file``
     text_chars: int = 0
+    ocr_pages: int = 0  # pages read by OCR because they had no text layer
 
 
 class PackageVerdict(_Frozen):
@@ -135,7 +136,7 @@ class ReceiptResult(_Frozen):
     """What the intake flow reports per package."""
 
     package: str
-    outcome: Outcome
+    outcome: Outcome | None = None  # None: processing failed, see ``error``
     missing: tuple[str, ...] = ()
     reason: str | None = None
     receipt_number: str | None = None

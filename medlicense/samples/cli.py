@@ -36,6 +36,8 @@ def run(args: argparse.Namespace) -> int:
     truth = generate_packages(args.out, args.count, args.seed)
     outcomes = Counter(t.outcome for _, t in truth.items())
     summary = ", ".join(f"{k} {outcomes[k]}" for k in ("accepted", "refused", "rejected"))
-    print(f"wrote {len(truth)} packages to {args.out} (seed {args.seed}): {summary}; "
-          f"{time.perf_counter() - started:.1f}s")
+    print(
+        f"wrote {len(truth)} packages to {args.out} (seed {args.seed}): {summary}; "
+        f"{time.perf_counter() - started:.1f}s"
+    )
     return 0

@@ -22,8 +22,13 @@ from medlicense.samples.packages import (
     required_documents,
 )
 
-SCENARIOS: tuple[Scenario, ...] = ("complete_issue", "incomplete", "reissue", "duplicate",
-                                   "bad_input")
+SCENARIOS: tuple[Scenario, ...] = (
+    "complete_issue",
+    "incomplete",
+    "reissue",
+    "duplicate",
+    "bad_input",
+)
 
 # Bad inputs cycle through these so even a small run contains each of them.
 # ``(package fault, document fault, whole package unreadable?)``
@@ -38,7 +43,10 @@ BAD_INPUTS: tuple[tuple[PackageFault | None, DocumentFault | None, bool], ...] =
     (None, "document.not_pdf", False),
 )
 FINDING_FAULTS: tuple[FindingFault, ...] = (
-    "fee.underpaid", "fee.paid_by_other", "id.checksum", "request.mismatch",
+    "fee.underpaid",
+    "fee.paid_by_other",
+    "id.checksum",
+    "request.mismatch",
 )
 
 
@@ -70,8 +78,7 @@ class Mix(BaseModel):
         return self
 
     def weights(self) -> tuple[float, ...]:
-        return (self.complete_issue, self.incomplete, self.reissue, self.duplicate,
-                self.bad_input)
+        return (self.complete_issue, self.incomplete, self.reissue, self.duplicate, self.bad_input)
 
 
 def allocate(count: int, weights: Sequence[float]) -> list[int]:
@@ -99,8 +106,11 @@ def _variations(
     representative = rng.random() < mix.representative
     fault: FindingFault | None = rng.choice(FINDING_FAULTS) if findings else None
     request_json = rng.random() < mix.request_json or fault == "request.mismatch"
-    gateway = request_json and rng.random() < mix.gateway and fault not in (
-        "fee.underpaid", "fee.paid_by_other")
+    gateway = (
+        request_json
+        and rng.random() < mix.gateway
+        and fault not in ("fee.underpaid", "fee.paid_by_other")
+    )
     # Some portal users attach the gateway's print-out although nobody asks for it.
     gateway_print = gateway and rng.random() < 0.3
     present = required_documents(kind, representative=representative, gateway=gateway)
@@ -133,8 +143,9 @@ def _variations(
 def draw_spec(scenario: Scenario, rng: random.Random, mix: Mix, bad_index: int = 0) -> PackageSpec:
     """One random spec for a scenario; ``bad_index`` picks the bad-input variant."""
     if scenario == "complete_issue":
-        return _variations(rng, mix, RequestKind.ISSUE, scenario,
-                           findings=rng.random() < mix.findings)
+        return _variations(
+            rng, mix, RequestKind.ISSUE, scenario, findings=rng.random() < mix.findings
+        )
     if scenario in ("reissue", "duplicate"):
         kind = RequestKind.REISSUE if scenario == "reissue" else RequestKind.DUPLICATE
         return _variations(rng, mix, kind, scenario, findings=rng.random() < mix.findings)
@@ -163,8 +174,11 @@ def draw_spec(scenario: Scenario, rng: random.Random, mix: Mix, bad_index: int =
         return spec
     if whole:
         # The upload is a single broken application and nothing else.
-        return _with(spec, omit=frozenset(spec.required()) - {"application"},
-                     unreadable={"application": doc_fault})
+        return _with(
+            spec,
+            omit=frozenset(spec.required()) - {"application"},
+            unreadable={"application": doc_fault},
+        )
     # One broken file among readable ones: its document counts as missing.
     return _with(spec, request_json=True, unreadable={rng.choice(spec.required()): doc_fault})
 
@@ -180,8 +194,7 @@ def plan_packages(count: int, seed: int, *, mix: Mix | None = None) -> list[Pack
     mix = mix or Mix()
     rng = random.Random(seed)
     scenarios: list[Scenario] = [
-        s for s, n in zip(SCENARIOS, allocate(count, mix.weights()), strict=True)
-        for _ in range(n)
+        s for s, n in zip(SCENARIOS, allocate(count, mix.weights()), strict=True) for _ in range(n)
     ]
     rng.shuffle(scenarios)
     bad_index = rng.randrange(len(BAD_INPUTS))

@@ -122,12 +122,29 @@ class Style:
 STYLES: tuple[Style, ...] = (
     Style("classic", "DejaVuSans", "DejaVuSans-Bold", 10, 14, "center", False, "right", "lines"),
     Style(
-        "formal", "DejaVuSerif", "DejaVuSerif-Bold", 10.5, 13, "left", True, "left", "grid",
-        frame=True, margin=62,
+        "formal",
+        "DejaVuSerif",
+        "DejaVuSerif-Bold",
+        10.5,
+        13,
+        "left",
+        True,
+        "left",
+        "grid",
+        frame=True,
+        margin=62,
     ),
     Style(
-        "compact", "DejaVuSansCondensed", "DejaVuSansCondensed-Bold", 9.5, 15, "center", True,
-        "center", "grid", margin=48,
+        "compact",
+        "DejaVuSansCondensed",
+        "DejaVuSansCondensed-Bold",
+        9.5,
+        15,
+        "center",
+        True,
+        "center",
+        "grid",
+        margin=48,
     ),
 )
 
@@ -223,8 +240,14 @@ class Writer:
             else:
                 self.c.drawString(self.left + indent, self.y, line)
 
-    def table(self, header: Sequence[str], rows: Sequence[Sequence[str]], rel: Sequence[float],
-              *, bold_first_col: bool = False) -> None:
+    def table(
+        self,
+        header: Sequence[str],
+        rows: Sequence[Sequence[str]],
+        rel: Sequence[float],
+        *,
+        bold_first_col: bool = False,
+    ) -> None:
         total = sum(rel)
         widths = [self.width * r / total for r in rel]
         size = self.s.size - 1
@@ -269,8 +292,9 @@ def draw_document(canvas: Canvas, content: DocContent, style: Style) -> int:
         w.lines(line, size=style.size - 1, align=style.header_align)
     if content.header:
         w.gap(style.line_h)
-    w.lines(drawn_title(content, style), font=style.bold, size=style.title_size,
-            align=style.title_align)
+    w.lines(
+        drawn_title(content, style), font=style.bold, size=style.title_size, align=style.title_align
+    )
     if content.subtitle:
         w.lines(content.subtitle, align=style.title_align)
     if content.number_line:

@@ -80,10 +80,16 @@ FEE_MCI: dict[RequestKind, int] = {
 KZ_TIME = dt.timezone(dt.timedelta(hours=5))
 # Documents an applicant plausibly brings on paper and scans; portal-made
 # documents (application, payment print, forms) are born digital.
-SCANNABLE: frozenset[str] = frozenset({
-    "diploma", "specialist_certificate", "premises_title", "sanitary_conclusion", "proxy",
-    "change_evidence",
-})
+SCANNABLE: frozenset[str] = frozenset(
+    {
+        "diploma",
+        "specialist_certificate",
+        "premises_title",
+        "sanitary_conclusion",
+        "proxy",
+        "change_evidence",
+    }
+)
 
 
 def fee_due(kind: RequestKind) -> int:
@@ -100,8 +106,12 @@ def required_documents(
         codes.append("fee_payment")
     if kind is RequestKind.ISSUE:
         codes += [
-            "qualification_form", "diploma", "specialist_certificate", "premises_title",
-            "equipment_list", "sanitary_conclusion",
+            "qualification_form",
+            "diploma",
+            "specialist_certificate",
+            "premises_title",
+            "equipment_list",
+            "sanitary_conclusion",
         ]
     elif kind is RequestKind.REISSUE:
         codes.append("change_evidence")
@@ -225,8 +235,13 @@ def _date(rng: random.Random, start: dt.date, end: dt.date) -> dt.date:
     return start + dt.timedelta(days=rng.randrange((end - start).days + 1))
 
 
-def _person(rng: random.Random, *, female: bool | None = None, born: tuple[int, int] = (1960, 1998),
-            kazakh: bool | None = None) -> Person:
+def _person(
+    rng: random.Random,
+    *,
+    female: bool | None = None,
+    born: tuple[int, int] = (1960, 1998),
+    kazakh: bool | None = None,
+) -> Person:
     female = rng.random() < 0.55 if female is None else female
     kazakh = rng.random() < 0.8 if kazakh is None else kazakh
     birth = _date(rng, dt.date(born[0], 1, 1), dt.date(born[1], 12, 28))
@@ -243,13 +258,15 @@ def _person(rng: random.Random, *, female: bool | None = None, born: tuple[int, 
         given = rng.choice(data.RUSSIAN_FEMALE if female else data.RUSSIAN_MALE)
         father = rng.choice(data.RUSSIAN_FATHERS)
         patronymic = father[1] if female else father[0]
-    return Person(surname, given, patronymic, ids.make_iin(rng, birth, female=female), birth,
-                  female)
+    return Person(
+        surname, given, patronymic, ids.make_iin(rng, birth, female=female), birth, female
+    )
 
 
 def _address(rng: random.Random, city_index: int | None = None) -> Address:
-    city, streets = data.CITIES[rng.randrange(len(data.CITIES)) if city_index is None
-                                else city_index]
+    city, streets = data.CITIES[
+        rng.randrange(len(data.CITIES)) if city_index is None else city_index
+    ]
     house = str(rng.randrange(1, 220))
     if rng.random() < 0.2:
         house += f"/{rng.randrange(1, 12)}"
@@ -260,8 +277,11 @@ def _staff(rng: random.Random, person: Person, doctor: bool, year_now: int) -> S
     positions = [p for p in data.POSITIONS if p[2] == doctor]
     position = rng.choice(positions)
     if doctor:
-        specialty = data.SPECIALTIES[2] if "стоматолог" in position[1].lower() else (
-            data.SPECIALTIES[1] if "педиатр" in position[1] else data.SPECIALTIES[0])
+        specialty = (
+            data.SPECIALTIES[2]
+            if "стоматолог" in position[1].lower()
+            else (data.SPECIALTIES[1] if "педиатр" in position[1] else data.SPECIALTIES[0])
+        )
         school = rng.choice(data.UNIVERSITIES)
         prefix = "ЖБ-Б"
     else:
@@ -271,9 +291,14 @@ def _staff(rng: random.Random, person: Person, doctor: bool, year_now: int) -> S
     grad = min(person.birth.year + rng.randrange(22, 27), year_now - 1)
     cert_date = _date(rng, dt.date(year_now - 4, 1, 1), dt.date(year_now - 1, 12, 1))
     return Staff(
-        person=person, position=position, specialty=specialty, school=school,
-        diploma_no=f"{prefix} № {rng.randrange(10**6, 10**7)}", diploma_year=grad,
-        cert_no=f"KZ{rng.randrange(10**7, 10**8)}", cert_date=cert_date,
+        person=person,
+        position=position,
+        specialty=specialty,
+        school=school,
+        diploma_no=f"{prefix} № {rng.randrange(10**6, 10**7)}",
+        diploma_year=grad,
+        cert_no=f"KZ{rng.randrange(10**7, 10**8)}",
+        cert_date=cert_date,
     )
 
 
@@ -281,7 +306,9 @@ def _plate(rng: random.Random, n: int) -> str:
     return "".join(rng.choice("0123456789") for _ in range(n))
 
 
-def make_case(spec: PackageSpec, rng: random.Random) -> tuple[Case, ApplicationRequest, dict[str, str]]:
+def make_case(
+    spec: PackageSpec, rng: random.Random
+) -> tuple[Case, ApplicationRequest, dict[str, str]]:
     """Draw the facts of a package; returns the case, the true request and request.json."""
     lang = spec.language
     submitted = _date(rng, dt.date(2026, 1, 12), dt.date(2026, 6, 30))
@@ -298,19 +325,27 @@ def make_case(spec: PackageSpec, rng: random.Random) -> tuple[Case, ApplicationR
     n_places = 1 if not entity or rng.random() < 0.75 else 2
     places = tuple(_address(rng) for _ in range(n_places))
     pool = data.INDIVIDUAL_SUBTYPES if not entity else tuple(data.SUBTYPES)
-    subtypes = spec.subtypes or tuple(sorted(rng.sample(pool, rng.randrange(1, 3 if not entity
-                                                                            else 4))))
+    subtypes = spec.subtypes or tuple(
+        sorted(rng.sample(pool, rng.randrange(1, 3 if not entity else 4)))
+    )
     n_staff = spec.staff or (rng.randrange(1, 3) if not entity else rng.randrange(2, 5))
     staff_people = [head] if not entity else []
     while len(staff_people) < n_staff:
         staff_people.append(_person(rng, born=(1970, 2000)))
     # The first staff member is always a doctor so there is a higher-education diploma.
-    staff = tuple(_staff(rng, p, i == 0 or rng.random() < 0.5, submitted.year)
-                  for i, p in enumerate(staff_people))
+    staff = tuple(
+        _staff(rng, p, i == 0 or rng.random() < 0.5, submitted.year)
+        for i, p in enumerate(staff_people)
+    )
     eq_idx = rng.sample(range(len(data.EQUIPMENT)), rng.randrange(6, 15))
     equipment = tuple(
-        Equipment((data.EQUIPMENT[i][0], data.EQUIPMENT[i][1]), data.EQUIPMENT[i][2],
-                  f"SN{_plate(rng, 6)}", rng.randrange(2014, 2026), rng.choice((1, 1, 1, 2, 3)))
+        Equipment(
+            (data.EQUIPMENT[i][0], data.EQUIPMENT[i][1]),
+            data.EQUIPMENT[i][2],
+            f"SN{_plate(rng, 6)}",
+            rng.randrange(2014, 2026),
+            rng.choice((1, 1, 1, 2, 3)),
+        )
         for i in sorted(eq_idx)
     )
     representative = _person(rng, born=(1975, 2001)) if spec.representative else None
@@ -319,8 +354,7 @@ def make_case(spec: PackageSpec, rng: random.Random) -> tuple[Case, ApplicationR
     fee_amount = due
     if "fee.underpaid" in spec.findings:
         # Typical mistakes: last year's MCI, the re-issue rate, or a part payment.
-        fee_amount = rng.choice((FEE_MCI[spec.kind] * 3932, MCI_2026, due - MCI_2026 * 2,
-                                 due // 2))
+        fee_amount = rng.choice((FEE_MCI[spec.kind] * 3932, MCI_2026, due - MCI_2026 * 2, due // 2))
         fee_amount = min(fee_amount, due - 1) if fee_amount < due else due - MCI_2026 // 2
     applicant_name_lang = {
         "kk": (f"«{org_name}» ЖШС" if org_name else head.full),
@@ -348,38 +382,63 @@ def make_case(spec: PackageSpec, rng: random.Random) -> tuple[Case, ApplicationR
                 old = rng.choice(others)
                 old_name = f"«{old}» ЖШС" if lang == "kk" else f"ТОО «{old}»"
             else:
-                old_name = _person(rng, female=head.female).surname + " " + head.given + " " \
+                old_name = (
+                    _person(rng, female=head.female).surname
+                    + " "
+                    + head.given
+                    + " "
                     + head.patronymic
+                )
         else:
             old_address = _address(rng)
     owned = rng.random() < 0.35
     lessor = _person(rng)
     case = Case(
-        kind=spec.kind, applicant_type=spec.applicant_type, language=lang, org_name=org_name,
-        head=head, iin_bin=iin_bin, address=address, places=places, subtypes=subtypes,
-        staff=staff, equipment=equipment,
+        kind=spec.kind,
+        applicant_type=spec.applicant_type,
+        language=lang,
+        org_name=org_name,
+        head=head,
+        iin_bin=iin_bin,
+        address=address,
+        places=places,
+        subtypes=subtypes,
+        staff=staff,
+        equipment=equipment,
         phone=f"+7 7{rng.choice(('01', '05', '07', '47', '71', '77'))} {_plate(rng, 3)} "
-              f"{_plate(rng, 2)} {_plate(rng, 2)}",
+        f"{_plate(rng, 2)} {_plate(rng, 2)}",
         email=f"info{rng.randrange(1, 999)}@{rng.choice(('mail.kz', 'gmail.com', 'inbox.ru'))}",
-        submitted=submitted, representative=representative,
+        submitted=submitted,
+        representative=representative,
         proxy_no=str(rng.randrange(100, 9999)),
         proxy_date=submitted - dt.timedelta(days=rng.randrange(5, 120)),
-        fee_amount=fee_amount, payer_name=payer_name, payer_id=payer_id,
-        payment_date=payment_date, payment_no=_plate(rng, 10), bank=rng.choice(data.BANKS),
-        license_number=license_number, license_date=license_date, reissue_ground=ground,
-        old_name=old_name, old_address=old_address, premises_owned=owned,
+        fee_amount=fee_amount,
+        payer_name=payer_name,
+        payer_id=payer_id,
+        payment_date=payment_date,
+        payment_no=_plate(rng, 10),
+        bank=rng.choice(data.BANKS),
+        license_number=license_number,
+        license_date=license_date,
+        reissue_ground=ground,
+        old_name=old_name,
+        old_address=old_address,
+        premises_owned=owned,
         premises_area=f"{rng.randrange(35, 900)},{rng.randrange(10)}",
         cadastral=f"08:115:{_plate(rng, 3)}:{_plate(rng, 3)}",
-        lessor=lessor.full, lessor_id=lessor.iin,
+        lessor=lessor.full,
+        lessor_id=lessor.iin,
         lease_start=_date(rng, dt.date(2019, 1, 1), dt.date(2025, 10, 1)),
         sanitary_no=f"KZ{_plate(rng, 2)}VBS{_plate(rng, 8)}",
         sanitary_date=_date(rng, dt.date(2024, 1, 1), dt.date(2025, 12, 1)),
         gateway_ref=f"PGW-{submitted:%Y%m%d}-{_plate(rng, 8)}" if spec.gateway else None,
-        duplicate_reason=rng.choice((("лицензияның жоғалуы", "утеря лицензии"),
-                                     ("лицензияның бүлінуі", "порча лицензии"))),
+        duplicate_reason=rng.choice(
+            (("лицензияның жоғалуы", "утеря лицензии"), ("лицензияның бүлінуі", "порча лицензии"))
+        ),
     )
     submitted_at = dt.datetime.combine(
-        submitted, dt.time(rng.randrange(9, 18), rng.randrange(60)), tzinfo=KZ_TIME)
+        submitted, dt.time(rng.randrange(9, 18), rng.randrange(60)), tzinfo=KZ_TIME
+    )
     true_request = ApplicationRequest(
         kind=spec.kind,
         applicant_type=spec.applicant_type,
@@ -399,15 +458,20 @@ def make_case(spec: PackageSpec, rng: random.Random) -> tuple[Case, ApplicationR
     if "request.mismatch" in spec.findings:
         # The portal form was filled for someone else: a different valid number or name.
         if rng.random() < 0.5:
-            other_id = (ids.make_bin(rng, registered) if entity
-                        else _person(rng, female=head.female).iin)
+            other_id = (
+                ids.make_bin(rng, registered) if entity else _person(rng, female=head.female).iin
+            )
             sent = sent.model_copy(update={"iin_bin": other_id})
         else:
-            sent = sent.model_copy(update={"applicant_name": _person(rng).full if not entity
-                                           else applicant_name_lang[lang].replace(
-                                               org_name or "", rng.choice(
-                                                   [n for n in data.ORG_NAMES
-                                                    if n != org_name]))})
+            sent = sent.model_copy(
+                update={
+                    "applicant_name": _person(rng).full
+                    if not entity
+                    else applicant_name_lang[lang].replace(
+                        org_name or "", rng.choice([n for n in data.ORG_NAMES if n != org_name])
+                    )
+                }
+            )
     request_json = sent.model_dump(mode="json", exclude_none=True, exclude_defaults=False)
     return case, true_request, request_json
 
@@ -482,8 +546,17 @@ def _plan_documents(spec: PackageSpec, case: Case, rng: random.Random) -> list[_
         for index in range(count):
             style = rng.choice(STYLES)
             content = BUILDERS[code](case, lang, random.Random(rng.getrandbits(32)), index)
-            docs.append(_Doc(code, index, content, style, lang, code in spec.scanned,
-                             spec.unreadable.get(code)))
+            docs.append(
+                _Doc(
+                    code,
+                    index,
+                    content,
+                    style,
+                    lang,
+                    code in spec.scanned,
+                    spec.unreadable.get(code),
+                )
+            )
     return docs
 
 
@@ -511,8 +584,11 @@ def _plan_files(spec: PackageSpec, docs: list[_Doc], rng: random.Random) -> list
         if len(members) < 2:
             continue
         merged.update(id(d) for d in members)
-        stem = ("qujattar" if li == 0 else "dokumenty") if scheme != "native" else (
-            "Құжаттар" if li == 0 else "Документы")
+        stem = (
+            ("qujattar" if li == 0 else "dokumenty")
+            if scheme != "native"
+            else ("Құжаттар" if li == 0 else "Документы")
+        )
         files.append(_File(unique(f"{stem}_{g + 1}" if g else stem), members))
     for n, d in enumerate(docs):
         if id(d) in merged:
@@ -540,8 +616,10 @@ def _not_pdf(rng: random.Random) -> bytes:
         Image.new("RGB", (64, 48), (200, 190, 170)).save(buf, format="JPEG", quality=60)
         return buf.getvalue()
     if choice == 1:
-        return (b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>elicense.kz</title>"
-                b"</head><body><h1>504 Gateway Time-out</h1></body></html>\n")
+        return (
+            b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>elicense.kz</title>"
+            b"</head><body><h1>504 Gateway Time-out</h1></body></html>\n"
+        )
     return "Құжат табылмады / Документ не найден\n".encode()
 
 
@@ -553,7 +631,8 @@ def _render_file(f: _File, rng: random.Random) -> tuple[bytes, list[int]]:
     if fault == "document.encrypted":
         # A user password is set, so nothing can be read without it.
         enc = pdfencrypt.StandardEncryption(
-            f"pw{rng.randrange(10**6)}", ownerPassword=f"own{rng.randrange(10**6)}",
+            f"pw{rng.randrange(10**6)}",
+            ownerPassword=f"own{rng.randrange(10**6)}",
             strength=128,
         )
         return render_pdf([(d.content, d.style) for d in f.docs], encrypt=enc)
@@ -595,14 +674,24 @@ def render_package(spec: PackageSpec) -> BuiltPackage:
     when = true_request.submitted_at or dt.datetime(2026, 1, 12, tzinfo=KZ_TIME)
     req_bytes = (json.dumps(request_json, ensure_ascii=False, indent=2) + "\n").encode()
 
-    def truth(outcome: Literal["accepted", "refused", "rejected"], *,
-              missing: list[str] | None = None, findings: list[str] | None = None,
-              reason: str | None = None, documents: list[DocumentTruth] | None = None,
-              ) -> PackageTruth:
-        return PackageTruth(outcome=outcome, missing=missing or [], findings=findings or [],
-                            reason=reason, request=true_request, documents=documents or [],
-                            request_json=spec.request_json and spec.package_fault
-                            != "package.empty", scenario=spec.scenario)
+    def truth(
+        outcome: Literal["accepted", "refused", "rejected"],
+        *,
+        missing: list[str] | None = None,
+        findings: list[str] | None = None,
+        reason: str | None = None,
+        documents: list[DocumentTruth] | None = None,
+    ) -> PackageTruth:
+        return PackageTruth(
+            outcome=outcome,
+            missing=missing or [],
+            findings=findings or [],
+            reason=reason,
+            request=true_request,
+            documents=documents or [],
+            request_json=spec.request_json and spec.package_fault != "package.empty",
+            scenario=spec.scenario,
+        )
 
     if spec.package_fault == "package.empty":
         return BuiltPackage(_zip([], when), truth("rejected", reason="package.empty"))
@@ -616,12 +705,18 @@ def render_package(spec: PackageSpec) -> BuiltPackage:
         members.append((f.name, payload))
         page = 1
         for d, pages in zip(f.docs, counts, strict=True):
-            documents.append(DocumentTruth(
-                file=f.name, kind=d.code, pages=pages,
-                page_range=(page, page + pages - 1) if d.fault is None else None,
-                language=d.language, scanned=d.scanned, fault=d.fault,
-                title=drawn_title(d.content, d.style),
-            ))
+            documents.append(
+                DocumentTruth(
+                    file=f.name,
+                    kind=d.code,
+                    pages=pages,
+                    page_range=(page, page + pages - 1) if d.fault is None else None,
+                    language=d.language,
+                    scanned=d.scanned,
+                    fault=d.fault,
+                    title=drawn_title(d.content, d.style),
+                )
+            )
             page += pages
     if spec.request_json:
         members.append(("request.json", req_bytes))
@@ -630,19 +725,22 @@ def render_package(spec: PackageSpec) -> BuiltPackage:
         inner = _zip([m for m in members if m[0] != "request.json"], when)
         name = "documents.zip" if spec.language == "ru" else "qujattar.zip"
         outer = [(name, inner)] + [m for m in members if m[0] == "request.json"]
-        docs_truth = [DocumentTruth(file=name, kind=None, pages=0,
-                                    fault="package.nested_archive")]
-        return BuiltPackage(_zip(outer, when), truth("rejected", reason="package.nested_archive",
-                                                      documents=docs_truth))
+        docs_truth = [DocumentTruth(file=name, kind=None, pages=0, fault="package.nested_archive")]
+        return BuiltPackage(
+            _zip(outer, when),
+            truth("rejected", reason="package.nested_archive", documents=docs_truth),
+        )
 
     readable_files = [f for f in files if f.docs[0].fault is None]
     if not files:
-        return BuiltPackage(_zip(members, when),
-                            truth("rejected", reason="package.empty", documents=documents))
+        return BuiltPackage(
+            _zip(members, when), truth("rejected", reason="package.empty", documents=documents)
+        )
     if not readable_files:
         first = min(files, key=lambda f: f.name)
-        return BuiltPackage(_zip(members, when),
-                            truth("rejected", reason=first.docs[0].fault, documents=documents))
+        return BuiltPackage(
+            _zip(members, when), truth("rejected", reason=first.docs[0].fault, documents=documents)
+        )
 
     readable = {d.code for f in readable_files for d in f.docs}
     # Scans carry no text; they still count as present (the pipeline may OCR or
@@ -652,16 +750,19 @@ def render_package(spec: PackageSpec) -> BuiltPackage:
     app_ok = "application" in readable
     fee_ok = "fee_payment" in readable
     for code in sorted(spec.findings):
-        if (code.startswith("fee.") and fee_ok) or (
-            code == "id.checksum" and (app_ok or spec.request_json)
-        ) or (code == "request.mismatch" and app_ok):
+        if (
+            (code.startswith("fee.") and fee_ok)
+            or (code == "id.checksum" and (app_ok or spec.request_json))
+            or (code == "request.mismatch" and app_ok)
+        ):
             findings.append(code)
     for f in sorted(files, key=lambda f: f.name):
         if f.docs[0].fault:
             findings.append(f.docs[0].fault)
     outcome: Literal["accepted", "refused"] = "refused" if missing else "accepted"
-    return BuiltPackage(_zip(members, when), truth(outcome, missing=missing, findings=findings,
-                                                   documents=documents))
+    return BuiltPackage(
+        _zip(members, when), truth(outcome, missing=missing, findings=findings, documents=documents)
+    )
 
 
 def build_package(spec: PackageSpec) -> bytes:

@@ -30,9 +30,7 @@ def _degrade(img: Image.Image, rng: random.Random) -> Image.Image:
     grey = grey.rotate(angle, resample=Image.Resampling.BILINEAR, expand=False, fillcolor=235)
     # Speckle from a seeded byte string: values near 255 become dark dots.
     noise_bytes = rng.randbytes(grey.width * grey.height)
-    noise = Image.frombytes("L", grey.size, noise_bytes).point(
-        lambda v: 90 if v > 253 else 255
-    )
+    noise = Image.frombytes("L", grey.size, noise_bytes).point(lambda v: 90 if v > 253 else 255)
     grey = ImageChops.darker(grey, noise)
     # Paper is never pure white on a scan.
     grey = grey.point(lambda v: min(v, 238))

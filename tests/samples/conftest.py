@@ -23,7 +23,9 @@ def pdftotext_pages(pdf: Path) -> list[str]:
     """Text of each page, as poppler extracts it (pages are split on form feeds)."""
     run = subprocess.run(
         ["pdftotext", "-enc", "UTF-8", str(pdf), "-"],
-        capture_output=True, check=True, text=True,
+        capture_output=True,
+        check=True,
+        text=True,
     )
     pages = run.stdout.split("\f")
     return pages[:-1] if pages and pages[-1] == "" else pages

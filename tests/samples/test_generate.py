@@ -67,7 +67,7 @@ def test_readable_pdfs_carry_their_titles(batch: tuple[Path, Truth], tmp_path: P
             pages = pdftotext_pages(target / file)
             for d in docs:
                 assert d.page_range is not None and d.title
-                text = " ".join(pages[d.page_range[0] - 1: d.page_range[1]])
+                text = " ".join(pages[d.page_range[0] - 1 : d.page_range[1]])
                 if d.scanned:
                     assert not text.strip(), (name, file, d.kind)
                     scanned += 1
@@ -123,8 +123,13 @@ def test_allocation_is_exact() -> None:
 def test_mix_for_a_hundred() -> None:
     specs = plan_packages(100, 7)
     scenarios = Counter(s.scenario for s in specs)
-    assert scenarios == {"complete_issue": 60, "incomplete": 15, "reissue": 10,
-                         "duplicate": 5, "bad_input": 10}
+    assert scenarios == {
+        "complete_issue": 60,
+        "incomplete": 15,
+        "reissue": 10,
+        "duplicate": 5,
+        "bad_input": 10,
+    }
     complete = [s for s in specs if s.scenario == "complete_issue"]
     assert any(s.representative for s in complete)
     assert any(s.gateway for s in complete)

@@ -27,8 +27,15 @@ def test_long_tables_flow_onto_new_pages() -> None:
     from medlicense.samples.layout import Table
 
     rows = tuple((str(i), f"Жабдық {i}", "Модель") for i in range(120))
-    pdf, pages = render_pdf([(DocContent(title="Тізбе", blocks=(Table(("№", "Атауы", "Моделі"),
-                                                                        rows, (1, 4, 2)),)),
-                              STYLES[0])])
+    pdf, pages = render_pdf(
+        [
+            (
+                DocContent(
+                    title="Тізбе", blocks=(Table(("№", "Атауы", "Моделі"), rows, (1, 4, 2)),)
+                ),
+                STYLES[0],
+            )
+        ]
+    )
     assert pages[0] >= 3
     assert pdf.startswith(b"%PDF")

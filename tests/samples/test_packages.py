@@ -34,7 +34,7 @@ def doc_text(files: dict[str, Path], truth_docs: list[DocumentTruth], kind: str)
     d = next(d for d in truth_docs if d.kind == kind)
     assert d.page_range is not None
     pages = pdftotext_pages(files[d.file])
-    return squash(" ".join(pages[d.page_range[0] - 1: d.page_range[1]]))
+    return squash(" ".join(pages[d.page_range[0] - 1 : d.page_range[1]]))
 
 
 def test_complete_issue_is_accepted(tmp_path: Path) -> None:
@@ -43,8 +43,7 @@ def test_complete_issue_is_accepted(tmp_path: Path) -> None:
     t = built.truth
     assert (t.outcome, t.missing, t.findings, t.reason) == ("accepted", [], [], None)
     kinds = {d.kind for d in t.documents}
-    assert kinds == set(required_documents(RequestKind.ISSUE, representative=False,
-                                           gateway=False))
+    assert kinds == set(required_documents(RequestKind.ISSUE, representative=False, gateway=False))
     files = unpack(built.data, tmp_path)
     req = json.loads(files["request.json"].read_text(encoding="utf-8"))
     assert req["kind"] == "issue" and req["iin_bin"] == t.request.iin_bin
@@ -56,16 +55,23 @@ def test_complete_issue_is_accepted(tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", list(RequestKind))
 @pytest.mark.parametrize("applicant", list(ApplicantType))
 @pytest.mark.parametrize("language", ["kk", "ru"])
-def test_titles_per_kind_and_language(kind: RequestKind, applicant: ApplicantType,
-                                      language: str, tmp_path: Path) -> None:
-    spec = PackageSpec(kind=kind, applicant_type=applicant, language=language,
-                       representative=True, seed=sum(map(ord, f"{kind}{applicant}{language}")))
+def test_titles_per_kind_and_language(
+    kind: RequestKind, applicant: ApplicantType, language: str, tmp_path: Path
+) -> None:
+    spec = PackageSpec(
+        kind=kind,
+        applicant_type=applicant,
+        language=language,
+        representative=True,
+        seed=sum(map(ord, f"{kind}{applicant}{language}")),
+    )
     built = render_package(spec)
     files = unpack(built.data, tmp_path)
     for d in built.truth.documents:
         assert d.page_range and d.title
-        text = squash(" ".join(pdftotext_pages(files[d.file])[d.page_range[0] - 1:
-                                                             d.page_range[1]]))
+        text = squash(
+            " ".join(pdftotext_pages(files[d.file])[d.page_range[0] - 1 : d.page_range[1]])
+        )
         assert squash(d.title) in text, (d.kind, d.title)
     app = next(d for d in built.truth.documents if d.kind == "application")
     marker = {
@@ -80,7 +86,9 @@ def test_titles_per_kind_and_language(kind: RequestKind, applicant: ApplicantTyp
 
 
 def test_missing_documents_refuse(tmp_path: Path) -> None:
-    t = render_package(PackageSpec(seed=2, omit=frozenset({"diploma", "sanitary_conclusion"}))).truth
+    t = render_package(
+        PackageSpec(seed=2, omit=frozenset({"diploma", "sanitary_conclusion"}))
+    ).truth
     assert t.outcome == "refused"
     assert t.missing == ["diploma", "sanitary_conclusion"]
     assert not {d.kind for d in t.documents} & {"diploma", "sanitary_conclusion"}
@@ -98,8 +106,11 @@ def test_representative_brings_a_proxy() -> None:
     t = render_package(PackageSpec(seed=4, representative=True, kind=RequestKind.REISSUE)).truth
     assert {"proxy", "change_evidence"} <= {d.kind for d in t.documents}
     assert t.request.representative
-    t2 = render_package(PackageSpec(seed=4, representative=True, kind=RequestKind.REISSUE,
-                                    omit=frozenset({"proxy"}))).truth
+    t2 = render_package(
+        PackageSpec(
+            seed=4, representative=True, kind=RequestKind.REISSUE, omit=frozenset({"proxy"})
+        )
+    ).truth
     assert t2.missing == ["proxy"]
 
 
@@ -114,8 +125,9 @@ def test_underpaid_fee(tmp_path: Path) -> None:
 
 
 def test_fee_paid_by_other(tmp_path: Path) -> None:
-    built = render_package(PackageSpec(seed=6, language="ru",
-                                       findings=frozenset({"fee.paid_by_other"})))
+    built = render_package(
+        PackageSpec(seed=6, language="ru", findings=frozenset({"fee.paid_by_other"}))
+    )
     assert built.truth.findings == ["fee.paid_by_other"]
     fee = doc_text(unpack(built.data, tmp_path), built.truth.documents, "fee_payment")
     payer = re.search(r"плательщика:? (\d{12})", fee)
@@ -123,8 +135,11 @@ def test_fee_paid_by_other(tmp_path: Path) -> None:
 
 
 def test_bad_check_digit(tmp_path: Path) -> None:
-    built = render_package(PackageSpec(seed=7, applicant_type=ApplicantType.INDIVIDUAL,
-                                       findings=frozenset({"id.checksum"})))
+    built = render_package(
+        PackageSpec(
+            seed=7, applicant_type=ApplicantType.INDIVIDUAL, findings=frozenset({"id.checksum"})
+        )
+    )
     number = built.truth.request.iin_bin or ""
     assert built.truth.findings == ["id.checksum"] and not is_valid(number)
     assert number in doc_text(unpack(built.data, tmp_path), built.truth.documents, "application")
@@ -139,15 +154,21 @@ def test_request_disagrees_with_application(tmp_path: Path) -> None:
 
 
 def test_finding_needs_its_evidence() -> None:
-    t = render_package(PackageSpec(seed=9, findings=frozenset({"fee.underpaid"}),
-                                   omit=frozenset({"fee_payment"}))).truth
+    t = render_package(
+        PackageSpec(seed=9, findings=frozenset({"fee.underpaid"}), omit=frozenset({"fee_payment"}))
+    ).truth
     assert t.findings == [] and t.missing == ["fee_payment"]
 
 
 def test_encrypted_application_alone_is_rejected(tmp_path: Path) -> None:
     req = required_documents(RequestKind.ISSUE, representative=False, gateway=False)
-    built = render_package(PackageSpec(seed=10, omit=frozenset(req) - {"application"},
-                                       unreadable={"application": "document.encrypted"}))
+    built = render_package(
+        PackageSpec(
+            seed=10,
+            omit=frozenset(req) - {"application"},
+            unreadable={"application": "document.encrypted"},
+        )
+    )
     t = built.truth
     assert (t.outcome, t.reason, t.missing) == ("rejected", "document.encrypted", [])
     files = unpack(built.data, tmp_path)
@@ -189,10 +210,14 @@ def test_empty_and_nested_packages() -> None:
 
 
 def test_merged_documents_share_a_file(tmp_path: Path) -> None:
-    built = render_package(PackageSpec(
-        seed=14, merge=(("application", "fee_payment", "qualification_form"),)))
-    merged = [d for d in built.truth.documents if d.kind in
-              ("application", "fee_payment", "qualification_form")]
+    built = render_package(
+        PackageSpec(seed=14, merge=(("application", "fee_payment", "qualification_form"),))
+    )
+    merged = [
+        d
+        for d in built.truth.documents
+        if d.kind in ("application", "fee_payment", "qualification_form")
+    ]
     assert len({d.file for d in merged}) == 1
     ranges = [d.page_range for d in merged]
     assert ranges[0] == (1, merged[0].pages)
@@ -209,7 +234,7 @@ def test_scanned_document_has_no_text(tmp_path: Path) -> None:
     path = unpack(built.data, tmp_path)[d.file]
     pages = pdftotext_pages(path)
     assert d.page_range is not None
-    assert all(not p.strip() for p in pages[d.page_range[0] - 1: d.page_range[1]])
+    assert all(not p.strip() for p in pages[d.page_range[0] - 1 : d.page_range[1]])
     reader = pypdf.PdfReader(path)
     assert reader.pages[d.page_range[0] - 1].images
 
@@ -227,8 +252,11 @@ def test_same_spec_same_bytes() -> None:
 
 
 def test_gateway_print_is_an_extra_document(tmp_path: Path) -> None:
-    built = render_package(PackageSpec(seed=17, gateway=True, gateway_print=True,
-                                       kind=RequestKind.DUPLICATE, language="ru"))
+    built = render_package(
+        PackageSpec(
+            seed=17, gateway=True, gateway_print=True, kind=RequestKind.DUPLICATE, language="ru"
+        )
+    )
     t = built.truth
     assert t.outcome == "accepted" and t.missing == []
     assert [d.kind for d in t.documents] == ["application", "fee_payment"]

@@ -19,9 +19,14 @@ doc_faults = st.sampled_from(["document.encrypted", "document.truncated", "docum
 @st.composite
 def specs(draw: st.DrawFn) -> PackageSpec:
     request_json = draw(st.booleans())
-    findings = draw(st.frozensets(st.sampled_from(
-        ["fee.underpaid", "fee.paid_by_other", "id.checksum"]
-        + (["request.mismatch"] if request_json else []))))
+    findings = draw(
+        st.frozensets(
+            st.sampled_from(
+                ["fee.underpaid", "fee.paid_by_other", "id.checksum"]
+                + (["request.mismatch"] if request_json else [])
+            )
+        )
+    )
     return PackageSpec(
         kind=draw(st.sampled_from(list(RequestKind))),
         applicant_type=draw(st.sampled_from(list(ApplicantType))),

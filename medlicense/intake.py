@@ -1,0 +1,152 @@
+"""Checking one uploaded package: open it, read every document, judge completeness.
+
+This is the work behind ``medlicense check`` and the intake flow's per-package
+task; it runs without Prefect and without storage.  A package is *rejected*
+when nothing in it can be read (the reason is the most telling document code);
+unreadable files inside an otherwise readable package become findings and, if
+they were needed, missing documents.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from extractors.classify import segment_pages
+from extractors.package import Limits, OpenedPackage, open_folder, open_package
+from extractors.pdf import read_pdf
+from medlicense.errors import DocumentError, PackageError
+from medlicense.models import (
+    ApplicationRequest,
+    DocumentInfo,
+    Finding,
+    Outcome,
+    PackageVerdict,
+    Severity,
+)
+from medlicense.rules import Rulebook, evaluate, load_rulebook
+from storage.client import sha256_hex
+
+
+def check_package_bytes(
+    data: bytes,
+    name: str,
+    *,
+    rulebook: Rulebook | None = None,
+    received_at: dt.datetime | None = None,
+    limits: Limits | None = None,
+) -> PackageVerdict:
+    try:
+        opened = open_package(data, name, limits)
+    except PackageError as exc:
+        return _rejected(name, sha256_hex(data), exc.code, exc.message)
+    return judge(opened, rulebook=rulebook, received_at=received_at, limits=limits)
+
+
+def check_package_path(path: Path, *, rulebook: Rulebook | None = None) -> PackageVerdict:
+    if path.is_dir():
+        try:
+            opened = open_folder(path)
+        except PackageError as exc:
+            return _rejected(path.name, "", exc.code, exc.message)
+        return judge(opened, rulebook=rulebook)
+    return check_package_bytes(path.read_bytes(), path.name, rulebook=rulebook)
+
+
+def read_documents(
+    opened: OpenedPackage, limits: Limits | None = None
+) -> tuple[list[DocumentInfo], list[Finding]]:
+    limits = limits or Limits()
+    documents: list[DocumentInfo] = []
+    findings: list[Finding] = []
+    for file in opened.files:
+        try:
+            pdf = read_pdf(file.data, max_pages=limits.max_pages)
+        except DocumentError as exc:
+            documents.append(DocumentInfo(file=file.name, kind=None, pages=0, sha256=file.sha256))
+            findings.append(
+                Finding(
+                    code=exc.code,
+                    message=exc.message,
+                    severity=Severity.BLOCKING,
+                    document=file.name,
+                )
+            )
+            continue
+        segments = segment_pages([p.text for p in pdf.pages])
+        for seg in segments:
+            span = pdf.pages[seg.first_page - 1 : seg.last_page]
+            chars = sum(len(p.text) for p in span)
+            documents.append(
+                DocumentInfo(
+                    file=file.name,
+                    kind=seg.kind,
+                    pages=seg.last_page - seg.first_page + 1,
+                    sha256=file.sha256,
+                    confidence=seg.confidence,
+                    evidence=seg.evidence,
+                    language=seg.language,
+                    page_range=(seg.first_page, seg.last_page) if len(segments) > 1 else None,
+                    text_chars=chars,
+                    ocr_pages=sum(1 for p in span if p.ocr),
+                )
+            )
+            if seg.kind is None:
+                findings.append(
+                    Finding(
+                        code="document.unrecognised",
+                        message="the document does not match any kind of the document list",
+                        severity=Severity.WARNING,
+                        document=file.name,
+                    )
+                )
+    return documents, findings
+
+
+def judge(
+    opened: OpenedPackage,
+    *,
+    rulebook: Rulebook | None = None,
+    received_at: dt.datetime | None = None,
+    limits: Limits | None = None,
+) -> PackageVerdict:
+    rulebook = rulebook or load_rulebook()
+    request = opened.request or ApplicationRequest()
+    documents, findings = read_documents(opened, limits)
+    findings = [*opened.findings, *findings]
+    if not any(d.kind is not None or d.pages for d in documents):
+        unreadable = [f for f in findings if f.severity is Severity.BLOCKING]
+        reason = unreadable[0].code if unreadable else "package.no_readable_document"
+        return PackageVerdict(
+            package=opened.name,
+            package_sha256=opened.sha256,
+            outcome=Outcome.REJECTED,
+            findings=tuple(findings),
+            documents=tuple(documents),
+            reason=reason,
+            request=request,
+        )
+    moment = request.submitted_at or received_at or dt.datetime.now(dt.UTC)
+    edition = rulebook.edition_for(moment)
+    found = {d.kind for d in documents if d.kind is not None}
+    verdict = evaluate(edition, request, found)
+    return PackageVerdict(
+        package=opened.name,
+        package_sha256=opened.sha256,
+        outcome=Outcome.ACCEPTED if verdict.complete else Outcome.REFUSED,
+        missing=verdict.missing,
+        findings=(*findings, *verdict.findings),
+        documents=tuple(documents),
+        request=request,
+        edition=edition.id,
+    )
+
+
+def _rejected(name: str, digest: str, code: str, message: str) -> PackageVerdict:
+    return PackageVerdict(
+        package=name,
+        package_sha256=digest,
+        outcome=Outcome.REJECTED,
+        reason=code,
+        findings=(Finding(code=code, message=message, severity=Severity.BLOCKING),),
+    )

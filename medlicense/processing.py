@@ -1,0 +1,244 @@
+"""Processing one portal upload end to end, without Prefect.
+
+``process_package`` is the unit of work of the intake flow: read the upload,
+keep its original, judge it, and answer with a signed receipt in object
+storage.  Every write is keyed by the application id derived from the upload
+key, and the receipt and the "processed" marker are create-only writes, so a
+retry or a second run never produces a second receipt or overwrites a signed one.
+
+Object layout (artifacts bucket)::
+
+    applications/<app-id>/package/<upload file name>   original bytes, as received
+    applications/<app-id>/verdict.json                  what the check found
+    applications/<app-id>/receipt-<number>.pdf          signed receipt (kk + ru)
+    processed/<app-id>.json                             outcome; its presence ends processing
+
+Unreadable packages go to the quarantine bucket (``<app-id>/<file>`` and
+``<app-id>/reason.json``) with their rejection code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from zoneinfo import ZoneInfo
+
+from medlicense.errors import ObjectExists
+from medlicense.intake import check_package_bytes
+from medlicense.models import Outcome, PackageVerdict, ReceiptResult
+from medlicense.rules import Rulebook, load_rulebook
+from medlicense.settings import Settings
+from signing.pki import PkiPaths, init_pki
+from signing.signer import PdfSigner
+from signing.tsa import LocalTSA
+from storage.client import ObjectStore
+from templates.models import ReceiptData
+from templates.render import Renderer
+
+PDF = "application/pdf"
+JSON = "application/json"
+
+
+def application_id(upload_key: str) -> str:
+    """Stable id of the application behind an upload key (the portal never reuses keys)."""
+    return "app-" + hashlib.sha256(upload_key.encode("utf-8")).hexdigest()[:16]
+
+
+def receipt_number(app_id: str) -> str:
+    # Derived from the application id, not from a counter: a re-run after a crash
+    # must arrive at the same receipt, never a second one.
+    return "Q-" + app_id.removeprefix("app-")[:10].upper()
+
+
+def processed_key(app_id: str) -> str:
+    return f"processed/{app_id}.json"
+
+
+@dataclass
+class IntakeContext:
+    """Everything a worker needs, built once per process: key, renderer, storage, rules."""
+
+    settings: Settings
+    store: ObjectStore
+    renderer: Renderer
+    signer: PdfSigner
+    rulebook: Rulebook
+    _sign_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def sign(self, pdf: bytes, *, document_number: str) -> bytes:
+        # One PdfSigner is not thread-safe; signing is short next to rendering.
+        with self._sign_lock:
+            return self.signer.sign(pdf, document_number=document_number)
+
+
+def ensure_pki(settings: Settings) -> PkiPaths:
+    return init_pki(
+        settings.resolved_pki_dir,
+        settings.signer_passphrase.get_secret_value(),
+        provider_name=settings.provider_name_kk,
+        provider_bin=settings.provider_bin,
+    )
+
+
+@contextmanager
+def intake_context(settings: Settings) -> Iterator[IntakeContext]:
+    with ExitStack() as stack:
+        pki = ensure_pki(settings)
+        tsa_url = settings.tsa_url
+        if not tsa_url:
+            tsa_url = stack.enter_context(LocalTSA(pki)).url
+        roots = [*settings.trust_roots, pki.root_cert]
+        signer = PdfSigner.from_pkcs12(
+            settings.resolved_signer_pkcs12,
+            settings.signer_passphrase,
+            tsa_url=tsa_url,
+            trust_roots=roots,
+        )
+        yield IntakeContext(
+            settings=settings,
+            store=ObjectStore.from_settings(settings),
+            renderer=Renderer(),
+            signer=signer,
+            rulebook=load_rulebook(settings.rules_dir),
+        )
+
+
+def list_new_packages(store: ObjectStore, settings: Settings) -> list[str]:
+    """Upload keys not yet processed, oldest name first."""
+    done = {PurePosixPath(k).stem for k in store.list_keys(settings.bucket_artifacts, "processed/")}
+    return [
+        key
+        for key in sorted(store.list_keys(settings.bucket_uploads, settings.uploads_prefix))
+        if not key.endswith("/") and application_id(key) not in done
+    ]
+
+
+def process_package(
+    ctx: IntakeContext, key: str, *, now: dt.datetime | None = None
+) -> ReceiptResult:
+    s = ctx.settings
+    store = ctx.store
+    app_id = application_id(key)
+    marker = processed_key(app_id)
+    if store.exists(s.bucket_artifacts, marker):
+        return ReceiptResult.model_validate_json(store.get_bytes(s.bucket_artifacts, marker))
+
+    data = store.get_bytes(s.bucket_uploads, key)
+    file_name = PurePosixPath(key).name
+    received = now or dt.datetime.now(dt.UTC)
+    verdict = check_package_bytes(data, file_name, rulebook=ctx.rulebook, received_at=received)
+    base = f"applications/{app_id}"
+    store.put_bytes(
+        s.bucket_artifacts, f"{base}/package/{file_name}", data, content_type=_guess(file_name)
+    )
+    store.put_bytes(
+        s.bucket_artifacts,
+        f"{base}/verdict.json",
+        json.dumps(verdict.to_public(), ensure_ascii=False, indent=2).encode("utf-8"),
+        content_type=JSON,
+    )
+
+    if verdict.outcome is Outcome.REJECTED:
+        store.put_bytes(
+            s.bucket_quarantine, f"{app_id}/{file_name}", data, content_type=_guess(file_name)
+        )
+        reason = {
+            "upload_key": key,
+            "reason": verdict.reason,
+            "findings": verdict.to_public()["findings"],
+        }
+        store.put_bytes(
+            s.bucket_quarantine,
+            f"{app_id}/reason.json",
+            json.dumps(reason, ensure_ascii=False, indent=2).encode("utf-8"),
+            content_type=JSON,
+        )
+        result = ReceiptResult(package=key, outcome=verdict.outcome, reason=verdict.reason)
+    else:
+        number = receipt_number(app_id)
+        receipt_key = f"{base}/receipt-{number}.pdf"
+        if not store.exists(s.bucket_artifacts, receipt_key):
+            pdf = ctx.renderer.render_receipt(receipt_data(ctx, verdict, number, received))
+            signed = ctx.sign(pdf, document_number=number)
+            # A concurrent run may have stored its receipt first; that one stands.
+            with contextlib.suppress(ObjectExists):
+                store.put_bytes(
+                    s.bucket_artifacts, receipt_key, signed, content_type=PDF, if_absent=True
+                )
+        result = ReceiptResult(
+            package=key,
+            outcome=verdict.outcome,
+            missing=tuple(m.code for m in verdict.missing),
+            receipt_number=number,
+            receipt_keys=(receipt_key,),
+        )
+    try:
+        store.put_bytes(
+            s.bucket_artifacts,
+            marker,
+            result.model_dump_json().encode(),
+            content_type=JSON,
+            if_absent=True,
+        )
+    except ObjectExists:
+        return ReceiptResult.model_validate_json(store.get_bytes(s.bucket_artifacts, marker))
+    return result
+
+
+def receipt_data(
+    ctx: IntakeContext, verdict: PackageVerdict, number: str, received: dt.datetime
+) -> ReceiptData:
+    s = ctx.settings
+    tz = ZoneInfo(s.timezone)
+    request = verdict.request
+    accepted = verdict.outcome is Outcome.ACCEPTED
+    edition = (
+        ctx.rulebook.edition(verdict.edition)
+        if verdict.edition
+        else ctx.rulebook.edition_for(received)
+    )
+    documents = []
+    if accepted:
+        seen: set[str] = set()
+        for doc in verdict.documents:
+            if doc.kind and doc.kind not in seen:
+                seen.add(doc.kind)
+                name = edition.document_name(doc.kind)
+                documents.append((name.kk, name.ru))
+    due = None
+    if accepted:
+        due = ctx.rulebook.review_due_date(edition, request.kind, received.astimezone(tz))
+    return ReceiptData(
+        number=number,
+        accepted=accepted,
+        accepted_at=received.astimezone(tz).replace(microsecond=0),
+        due_date=due,
+        applicant_name=request.applicant_name or "—",
+        applicant_iin_bin=request.iin_bin
+        if request.iin_bin and request.iin_bin.isdigit() and len(request.iin_bin) == 12
+        else None,
+        provider_name_kk=s.provider_name_kk,
+        provider_name_ru=s.provider_name_ru,
+        provider_address_kk=s.provider_address_kk,
+        provider_address_ru=s.provider_address_ru,
+        clerk_name=s.clerk_name,
+        documents=tuple(documents),
+        missing=verdict.missing,
+        verify_url=f"{s.public_verify_url.rstrip('/')}/{number}",
+    )
+
+
+def _guess(name: str) -> str:
+    lower = name.lower()
+    if lower.endswith(".zip"):
+        return "application/zip"
+    if lower.endswith(".pdf"):
+        return PDF
+    return "application/octet-stream"

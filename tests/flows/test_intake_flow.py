@@ -1,0 +1,120 @@
+"""The intake flow end to end: real S3 server, real TSA, Prefect's test harness."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from medlicense.models import Outcome, ReceiptResult
+from medlicense.settings import Settings
+from storage.client import ObjectStore
+
+
+@pytest.fixture(scope="module")
+def prefect_harness(s3_server: Settings) -> Iterator[None]:
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=120):
+        yield
+
+
+@pytest.fixture(scope="module")
+def uploaded(
+    s3_server: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, object]]:
+    """A mixed set of generated packages, uploaded as the portal would, with their truth."""
+    from medlicense.samples import generate_packages
+
+    out = tmp_path_factory.mktemp("packages")
+    truth = generate_packages(out, 12, seed=11)
+    store = ObjectStore.from_settings(s3_server)
+    expected: dict[str, dict[str, object]] = {}
+    for name, pkg in truth.items():
+        key = f"{s3_server.uploads_prefix}flowtest/{name}"
+        store.put_bytes(s3_server.bucket_uploads, key, (out / name).read_bytes())
+        expected[key] = pkg.model_dump(mode="json")
+    return expected
+
+
+@pytest.fixture(scope="module")
+def first_run(prefect_harness: None, uploaded: dict[str, dict[str, object]]) -> list[ReceiptResult]:
+    from flows.intake import intake_batch
+
+    return intake_batch()
+
+
+def test_every_package_gets_the_expected_outcome(
+    first_run: list[ReceiptResult], uploaded: dict[str, dict[str, object]]
+) -> None:
+    by_key = {r.package: r for r in first_run}
+    assert set(by_key) == set(uploaded)
+    for key, truth in uploaded.items():
+        result = by_key[key]
+        assert result.error is None, (key, result.error)
+        assert result.outcome == truth["outcome"], (key, result, truth)
+        if result.outcome is Outcome.REFUSED:
+            assert sorted(result.missing) == sorted(truth["missing"]), key  # type: ignore[arg-type]
+        if result.outcome is Outcome.REJECTED:
+            assert result.reason == truth["reason"], key
+    assert {r.outcome for r in first_run} >= {Outcome.ACCEPTED, Outcome.REFUSED}
+
+
+def test_receipts_are_signed_verifiable_and_readable(
+    first_run: list[ReceiptResult], s3_server: Settings, tmp_path: Path
+) -> None:
+    from signing.verify import verify_pdf
+
+    store = ObjectStore.from_settings(s3_server)
+    root = s3_server.resolved_pki_dir / "root.pem"
+    receipts = [(r, k) for r in first_run for k in r.receipt_keys]
+    assert receipts
+    for result, key in receipts:
+        pdf = store.get_bytes(s3_server.bucket_artifacts, key)
+        report = verify_pdf(pdf, trust_roots=[root])
+        assert report.valid and report.intact and report.trusted, report
+        assert report.timestamp is not None
+        path = tmp_path / "receipt.pdf"
+        path.write_bytes(pdf)
+        text = subprocess.run(
+            ["pdftotext", str(path), "-"], capture_output=True, text=True, check=True
+        ).stdout
+        assert "Медициналық қызметке лицензия беру" in text
+        assert "Выдача лицензии на медицинскую деятельность" in text
+        assert result.receipt_number is not None and result.receipt_number in text
+        subprocess.run(["qpdf", "--check", str(path)], capture_output=True, check=True)
+
+
+def test_rejected_packages_are_quarantined_with_their_reason(
+    first_run: list[ReceiptResult], s3_server: Settings
+) -> None:
+    from medlicense.processing import application_id
+
+    store = ObjectStore.from_settings(s3_server)
+    rejected = [r for r in first_run if r.outcome is Outcome.REJECTED]
+    for r in rejected:
+        app = application_id(r.package)
+        original = store.get_bytes(s3_server.bucket_uploads, r.package)
+        kept = store.get_bytes(s3_server.bucket_quarantine, f"{app}/{Path(r.package).name}")
+        assert kept == original
+        reason = json.loads(store.get_bytes(s3_server.bucket_quarantine, f"{app}/reason.json"))
+        assert reason["reason"] == r.reason
+
+
+def test_second_run_processes_nothing_again(
+    first_run: list[ReceiptResult], s3_server: Settings
+) -> None:
+    from flows.intake import intake_batch
+
+    store = ObjectStore.from_settings(s3_server)
+    before = {
+        k: store.stat(s3_server.bucket_artifacts, k)["sha256"]
+        for r in first_run
+        for k in r.receipt_keys
+    }
+    assert intake_batch() == []
+    after = {k: store.stat(s3_server.bucket_artifacts, k)["sha256"] for k in before}
+    assert after == before
