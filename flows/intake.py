@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import datetime as dt
+import threading
 from contextlib import ExitStack
 from functools import lru_cache
 
@@ -25,13 +26,21 @@ from storage.client import ObjectStore
 
 _stack = ExitStack()
 atexit.register(_stack.close)
+_context_lock = threading.Lock()
 
 
 @lru_cache(maxsize=1)
+def _build_context() -> IntakeContext:
+    return _stack.enter_context(intake_context(get_settings()))
+
+
 def _context() -> IntakeContext:
     # Built once per worker process: the signing key is parsed once, the
     # renderer's fonts and stylesheets are loaded once, the dev TSA starts once.
-    return _stack.enter_context(intake_context(get_settings()))
+    # The lock matters: task threads start together, and two half-built contexts
+    # would each create the development PKI over the other's files.
+    with _context_lock:
+        return _build_context()
 
 
 def _retry_transient(task: object, task_run: object, state: State) -> bool:
