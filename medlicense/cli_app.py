@@ -9,15 +9,23 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medlicense.models import Outcome, ReceiptResult
 from medlicense.settings import Settings, get_settings
 
+if TYPE_CHECKING:
+    from medlicense.samples import PackageSpec
+
 
 def register(sub: Any) -> None:
     demo = sub.add_parser("demo", help="run the whole pipeline on generated packages, locally")
-    demo.add_argument("--count", type=int, default=8, help="packages to generate (default 8)")
+    demo.add_argument(
+        "--count",
+        type=int,
+        default=None,
+        help="generate N packages from the standard mix instead of the eight showcase packages",
+    )
     demo.add_argument("--seed", type=int, default=2026)
     demo.set_defaults(func=_demo)
 
@@ -143,7 +151,7 @@ def print_results(results: list[ReceiptResult], settings: Settings) -> None:
 
 def _demo(args: argparse.Namespace) -> int:
     from medlicense.processing import ensure_pki
-    from medlicense.samples import generate_packages
+    from medlicense.samples import build_package, generate_packages
     from storage.cli import ensure_all_buckets
     from storage.client import ObjectStore
     from storage.server import SeaweedServer
@@ -156,21 +164,35 @@ def _demo(args: argparse.Namespace) -> int:
     print("2/5 Development PKI ...")
     pki = ensure_pki(settings)
     print("3/5 Starting the Prefect server ...")
+    # Run logs still reach the server (and the UI); the terminal shows the summary.
+    os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
     ui_url = configure_prefect(settings, start_server=True)
-    print(
-        f"4/5 Generating {args.count} application packages and uploading them as the portal would ..."
-    )
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-    with tempfile.TemporaryDirectory() as tmp:
-        truth = generate_packages(Path(tmp), args.count, args.seed)
-        for name in sorted(truth):
-            data = (Path(tmp) / name).read_bytes()
-            key = f"{settings.uploads_prefix}demo-{stamp}/{name}"
-            store.put_bytes(settings.bucket_uploads, key, data, content_type="application/zip")
+    packages: dict[str, bytes] = {}
+    if args.count is None:
+        print("4/5 Generating the showcase packages and uploading them as the portal would ...")
+        for name, spec in showcase_specs(args.seed).items():
+            packages[name] = build_package(spec)
+    else:
+        print(f"4/5 Generating {args.count} packages and uploading them as the portal would ...")
+        with tempfile.TemporaryDirectory() as tmp:
+            for name in generate_packages(Path(tmp), args.count, args.seed):
+                packages[name] = (Path(tmp) / name).read_bytes()
+    for name, data in packages.items():
+        key = f"{settings.uploads_prefix}demo-{stamp}/{name}"
+        store.put_bytes(settings.bucket_uploads, key, data, content_type="application/zip")
     print("5/5 Running the intake flow ...\n")
     results = run_batch()
     print_results(results, settings)
+    # Local copies, so the receipts can be opened, verified or fed to pdfsig directly.
+    copies = settings.data_dir / "demo" / stamp
+    copies.mkdir(parents=True, exist_ok=True)
+    for result in results:
+        for key in result.receipt_keys:
+            pdf = store.get_bytes(settings.bucket_artifacts, key)
+            (copies / Path(key).name).write_bytes(pdf)
     print()
+    print(f"Copies of the signed receipts: {copies}/")
     print(
         f"Artifacts: s3://{settings.bucket_artifacts}/applications/<app-id>/ at http://{settings.s3_endpoint}"
     )
@@ -178,8 +200,44 @@ def _demo(args: argparse.Namespace) -> int:
         f"  (credentials: MEDLICENSE_S3_ACCESS_KEY / MEDLICENSE_S3_SECRET_KEY; data in {settings.weed_dir / 'data'})"
     )
     print(f"Quarantine: s3://{settings.bucket_quarantine}/")
-    print(f"Verify a receipt: medlicense verify FILE.pdf   (development root: {pki.root_cert})")
+    print(f"Verify a receipt: .venv/bin/medlicense verify {copies}/<receipt>.pdf")
+    print(f"  or with poppler: pdfsig <receipt>.pdf, trusting the development root {pki.root_cert}")
     if ui_url:
         print(f"Prefect UI: {ui_url}  (flow 'intake-batch'; the run's Artifacts tab has the table)")
     print("Stop the services: medlicense server down; medlicense storage down")
     return 0 if all(r.error is None for r in results) else 1
+
+
+def showcase_specs(seed: int) -> dict[str, PackageSpec]:
+    """One package of each situation a clerk meets, so one demo run shows them all."""
+    from medlicense.models import ApplicantType, RequestKind
+    from medlicense.samples import PackageSpec
+
+    entity, person = ApplicantType.LEGAL_ENTITY, ApplicantType.INDIVIDUAL
+    return {
+        "01-issue-complete-kk.zip": PackageSpec(language="kk", seed=seed),
+        "02-issue-representative-ru.zip": PackageSpec(
+            language="ru", applicant_type=person, representative=True, seed=seed + 1
+        ),
+        "03-issue-scanned-and-merged-kk.zip": PackageSpec(
+            language="kk",
+            scanned=frozenset({"specialist_certificate"}),
+            merge=(("diploma", "sanitary_conclusion"),),
+            seed=seed + 2,
+        ),
+        "04-issue-incomplete-ru.zip": PackageSpec(
+            language="ru", omit=frozenset({"fee_payment", "sanitary_conclusion"}), seed=seed + 3
+        ),
+        "05-reissue-kk.zip": PackageSpec(kind=RequestKind.REISSUE, language="kk", seed=seed + 4),
+        "06-duplicate-gateway-ru.zip": PackageSpec(
+            kind=RequestKind.DUPLICATE,
+            applicant_type=entity,
+            language="ru",
+            gateway=True,
+            seed=seed + 5,
+        ),
+        "07-nested-archive.zip": PackageSpec(package_fault="package.nested_archive", seed=seed + 6),
+        "08-application-not-a-pdf.zip": PackageSpec(
+            language="ru", unreadable={"application": "document.not_pdf"}, seed=seed + 7
+        ),
+    }
