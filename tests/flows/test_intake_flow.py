@@ -88,6 +88,26 @@ def test_receipts_are_signed_verifiable_and_readable(
         subprocess.run(["qpdf", "--check", str(path)], capture_output=True, check=True)
 
 
+def test_receipts_pass_poppler_pdfsig_with_the_dev_root_trusted(
+    first_run: list[ReceiptResult], s3_server: Settings, tmp_path: Path
+) -> None:
+    db = tmp_path / "nss"
+    db.mkdir()
+    subprocess.run(["certutil", "-N", "-d", f"sql:{db}", "--empty-password"], check=True)
+    root = s3_server.resolved_pki_dir / "root.pem"
+    subprocess.run(
+        ["certutil", "-A", "-d", f"sql:{db}", "-n", "dev-root", "-t", "CT,C,C", "-i", str(root)],
+        check=True,
+    )
+    store = ObjectStore.from_settings(s3_server)
+    key = next(k for r in first_run for k in r.receipt_keys)
+    path = tmp_path / "receipt.pdf"
+    path.write_bytes(store.get_bytes(s3_server.bucket_artifacts, key))
+    out = subprocess.run(["pdfsig", "-nssdir", f"sql:{db}", str(path)], capture_output=True, text=True)
+    assert "Signature is Valid" in out.stdout, out.stdout + out.stderr
+    assert "Certificate is Trusted" in out.stdout, out.stdout
+
+
 def test_rejected_packages_are_quarantined_with_their_reason(
     first_run: list[ReceiptResult], s3_server: Settings
 ) -> None:
