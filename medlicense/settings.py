@@ -59,6 +59,13 @@ class Settings(BaseSettings):
     trust_roots: list[Path] = Field(
         default_factory=list, description="Extra trusted root certificates (PEM or DER)."
     )
+    # Local OCSP responder, CRL and TSA of the development PKI (signing.services);
+    # the URL is written into the dev certificates, so changing it needs `pki init --force`.
+    pki_services_host: str = "127.0.0.1"
+    pki_services_port: int = 8790
+    signing_profiles_file: Path | None = Field(
+        None, description="YAML table document type -> signing profile (overrides the built-in)."
+    )
 
     # --- provider -------------------------------------------------------------------
     provider_name_kk: str = "Батыс Қазақстан облысының денсаулық сақтау басқармасы"
@@ -77,7 +84,8 @@ class Settings(BaseSettings):
 
     # --- Prefect ----------------------------------------------------------------------
     prefect_api_url: str | None = Field(
-        None, description="Prefect API of a running server; empty: the local server on prefect_port."
+        None,
+        description="Prefect API of a running server; empty: the local server on prefect_port.",
     )
     prefect_port: int = 4200
     prefect_database_url: SecretStr | None = Field(

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
 from medlicense.errors import VerificationError
 from medlicense.settings import Settings, get_settings
-from signing.pki import init_pki
+from signing.pki import PkiPaths, init_pki
+from signing.services import LocalPkiServices, services_url
 from signing.verify import VerificationReport, verify_pdf
 
 EXIT_VALID = 0
@@ -25,7 +28,15 @@ def register(subparsers: argparse._SubParsersAction[Any]) -> None:
         help="Create the development PKI in the configured directory (no-op if present).",
     )
     init.add_argument("--force", action="store_true", help="Regenerate every key and certificate.")
+    init.add_argument(
+        "--ecdsa", action="store_true", help="Also create an ECDSA P-256 signer (signer-ec.p12)."
+    )
     init.set_defaults(func=_cmd_pki_init)
+    serve = pki_sub.add_parser(
+        "serve",
+        help="Serve the TSA, OCSP responder and CRL of the development PKI until interrupted.",
+    )
+    serve.set_defaults(func=_cmd_pki_serve)
 
     verify = subparsers.add_parser(
         "verify", help="Verify the signatures of a signed PDF (exit 0 only when valid)."
@@ -52,16 +63,38 @@ def _cmd_pki_init(args: argparse.Namespace) -> int:
         provider_name=settings.provider_name_kk,
         provider_bin=settings.provider_bin,
         force=bool(args.force),
+        services_url=services_url(settings),
+        ecdsa=bool(args.ecdsa),
     )
     for label, path in (
         ("root", paths.root_cert),
         ("issuing CA", paths.ca_cert),
         ("issuing CA key", paths.ca_key),
         ("signer", paths.signer_p12),
+        ("ECDSA signer", paths.signer_ec_p12),
         ("TSA certificate", paths.tsa_cert),
         ("TSA key", paths.tsa_key),
+        ("OCSP responder", paths.ocsp_cert),
     ):
-        print(f"{label + ':':<17} {path}")
+        if path.exists():
+            print(f"{label + ':':<17} {path}")
+    return 0
+
+
+def _cmd_pki_serve(args: argparse.Namespace) -> int:
+    settings = get_settings()
+    paths = PkiPaths.in_directory(settings.resolved_pki_dir)
+    services = LocalPkiServices(
+        paths,
+        settings.signer_passphrase.get_secret_value(),
+        host=settings.pki_services_host,
+        port=settings.pki_services_port,
+    )
+    with services:
+        print(f"TSA:  {services.tsa_url}\nOCSP: {services.ocsp_url}\nCRL:  {services.crl_url}")
+        # Ctrl-C is the way to stop it; leaving the with-block closes the port.
+        with contextlib.suppress(KeyboardInterrupt):
+            threading.Event().wait()
     return 0
 
 
@@ -94,6 +127,9 @@ def _print_summary(path: Path, report: VerificationReport) -> None:
             f"  trusted:      {'yes' if report.trusted else 'no'}\n"
             f"  coverage:     {report.coverage}\n"
             f"  modification: {report.modification_level}\n"
+            f"  PAdES level:  {report.pades_level}\n"
+            f"  document:     {report.document_number or '-'}\n"
+            f"  revocation:   {'proven from embedded data' if report.revocation_checked else 'not embedded'}\n"
             f"  timestamp:    {ts}" + ("" if report.timestamp is None else f" ({ts_state})") + "\n"
             f"  signatures:   {report.signatures}"
             + (

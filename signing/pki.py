@@ -14,6 +14,18 @@ Layout of the directory::
     tsa.pem        timestamping certificate (EKU timeStamping, critical)
     tsa-key.pem    timestamping key, unencrypted, mode 0600 (development only)
 
+Optional files::
+
+    signer-ec.p12  an ECDSA P-256 signer (``ecdsa=True``), same passphrase
+    ocsp.pem       delegated OCSP responder certificate (EKU OCSPSigning, ocsp-nocheck)
+    ocsp-key.pem   its key, unencrypted, mode 0600 (development only)
+    revoked.json   serial numbers the local OCSP responder and CRL report as revoked
+
+With ``services_url`` the end-entity certificates carry an AIA OCSP URL and a
+CRL distribution point under that URL, served by
+:class:`signing.services.LocalPkiServices`; without it they carry none (and
+revocation checking has nothing to ask).
+
 The root key is deliberately not written anywhere: the dev root is "offline" the
 moment it has signed the issuing CA, as a real root would be.
 """
@@ -29,9 +41,9 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID
 from pydantic import BaseModel, ConfigDict
 
 from medlicense.errors import ConfigurationError, SigningError
@@ -40,12 +52,21 @@ ROOT_VALIDITY = dt.timedelta(days=3650)
 CA_VALIDITY = dt.timedelta(days=5 * 365)
 SIGNER_VALIDITY = dt.timedelta(days=2 * 365)
 TSA_VALIDITY = dt.timedelta(days=5 * 365)
+OCSP_VALIDITY = dt.timedelta(days=2 * 365)
 # Certificates are back-dated a little so that a verifier whose clock lags the
 # generating machine by a few minutes does not see them as "not yet valid".
 BACKDATE = dt.timedelta(minutes=10)
 
 RSA_KEY_SIZE = 2048
 PKCS12_FRIENDLY_NAME = b"medlicense-signer"
+PKCS12_EC_FRIENDLY_NAME = b"medlicense-signer-ec"
+# Paths under ``services_url`` (see signing.services, which serves them).
+OCSP_PATH = "/ocsp"
+CRL_PATH = "/crl/ca.crl"
+TSA_PATH = "/tsa"
+
+PrivateKey = rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey
 UB_COMMON_NAME = 64
 
 
@@ -61,6 +82,10 @@ class PkiPaths(BaseModel):
     signer_p12: Path
     tsa_cert: Path
     tsa_key: Path
+    signer_ec_p12: Path
+    ocsp_cert: Path
+    ocsp_key: Path
+    revoked_list: Path
 
     @classmethod
     def in_directory(cls, directory: Path) -> PkiPaths:
@@ -72,9 +97,14 @@ class PkiPaths(BaseModel):
             signer_p12=directory / "signer.p12",
             tsa_cert=directory / "tsa.pem",
             tsa_key=directory / "tsa-key.pem",
+            signer_ec_p12=directory / "signer-ec.p12",
+            ocsp_cert=directory / "ocsp.pem",
+            ocsp_key=directory / "ocsp-key.pem",
+            revoked_list=directory / "revoked.json",
         )
 
     def files(self) -> tuple[Path, ...]:
+        """The files every development PKI has (the optional ones are not listed)."""
         return (
             self.root_cert,
             self.ca_cert,
@@ -84,14 +114,25 @@ class PkiPaths(BaseModel):
             self.tsa_key,
         )
 
+    def optional_files(self) -> tuple[Path, ...]:
+        return (self.signer_ec_p12, self.ocsp_cert, self.ocsp_key, self.revoked_list)
+
     def exists(self) -> bool:
         return all(p.is_file() for p in self.files())
+
+    @property
+    def has_ecdsa_signer(self) -> bool:
+        return self.signer_ec_p12.is_file()
+
+    @property
+    def has_ocsp_responder(self) -> bool:
+        return self.ocsp_cert.is_file() and self.ocsp_key.is_file()
 
 
 @dataclass(frozen=True)
 class _Issued:
     cert: x509.Certificate
-    key: rsa.RSAPrivateKey
+    key: PrivateKey
 
 
 def init_pki(
@@ -103,16 +144,23 @@ def init_pki(
     force: bool = False,
     now: dt.datetime | None = None,
     signer_validity: dt.timedelta = SIGNER_VALIDITY,
+    services_url: str | None = None,
+    ecdsa: bool = False,
 ) -> PkiPaths:
     """Create the development PKI in ``directory`` unless it is already there.
 
     ``now`` and ``signer_validity`` exist so tests can produce expired or
     not-yet-valid signer certificates through the same code path.
+    ``services_url`` (``http://host:port``) puts OCSP and CRL locations into the
+    certificates and creates a delegated OCSP responder; ``ecdsa`` adds an ECDSA
+    P-256 signer, also to an existing PKI (it is issued by the existing CA).
     """
     paths = PkiPaths.in_directory(directory)
     present = [p for p in paths.files() if p.exists()]
     if present and not force:
         if len(present) == len(paths.files()):
+            if ecdsa and not paths.has_ecdsa_signer:
+                _add_ec_signer(paths, passphrase, provider_name, provider_bin, now, signer_validity)
             return paths
         # Regenerating only the missing half would silently replace a root that
         # verifiers may already trust, so make the operator choose explicitly.
@@ -132,11 +180,14 @@ def init_pki(
             f"provider BIN must be 12 digits, got {provider_bin!r}", code="config.provider_bin"
         )
 
+    revocation = _RevocationPointers.under(services_url)
     start = (now or dt.datetime.now(dt.UTC)) - BACKDATE
     root = _issue_root(start, provider_name)
     ca = _issue_ca(start, provider_name, root)
-    signer = _issue_signer(start, provider_name, provider_bin, ca, signer_validity)
-    tsa = _issue_tsa(start, provider_name, ca)
+    signer = _issue_signer(
+        start, provider_name, provider_bin, ca, signer_validity, _new_key(), revocation
+    )
+    tsa = _issue_tsa(start, provider_name, ca, revocation)
 
     secret = passphrase.encode("utf-8")
     directory.mkdir(parents=True, exist_ok=True)
@@ -163,16 +214,181 @@ def init_pki(
         private=True,
     )
     _write(paths.tsa_cert, _pem(tsa.cert), private=False)
+    _write(paths.tsa_key, _pem_key(tsa.key), private=True)
+    # Leftovers of a previous PKI would describe certificates that no longer
+    # exist (or, for revoked.json, revoke random serials of the new one).
+    for stale in paths.optional_files():
+        stale.unlink(missing_ok=True)
+    if revocation is not None:
+        ocsp_responder = _issue_ocsp_responder(start, provider_name, ca)
+        _write(paths.ocsp_cert, _pem(ocsp_responder.cert), private=False)
+        _write(paths.ocsp_key, _pem_key(ocsp_responder.key), private=True)
+    if ecdsa:
+        _write_ec_signer(
+            paths,
+            secret,
+            provider_name,
+            provider_bin,
+            start,
+            signer_validity,
+            ca,
+            root.cert,
+            revocation,
+        )
+    return paths
+
+
+def revocation_urls(services_url: str) -> tuple[str, str]:
+    """``(ocsp_url, crl_url)`` of the local PKI services at ``services_url``."""
+    base = services_url.rstrip("/")
+    return base + OCSP_PATH, base + CRL_PATH
+
+
+@dataclass(frozen=True)
+class _RevocationPointers:
+    ocsp_url: str
+    crl_url: str
+
+    @classmethod
+    def under(cls, services_url: str | None) -> _RevocationPointers | None:
+        if services_url is None:
+            return None
+        if not services_url.startswith(("http://", "https://")):
+            raise ConfigurationError(
+                f"PKI services URL must be http(s)://host:port, got {services_url!r}",
+                code="config.pki_services_url",
+            )
+        return cls(*revocation_urls(services_url))
+
+    @classmethod
+    def of(cls, cert: x509.Certificate) -> _RevocationPointers | None:
+        """The pointers an existing certificate carries (to issue a sibling alike)."""
+        try:
+            aia = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+            cdp = cert.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        except x509.ExtensionNotFound:
+            return None
+        ocsp = [
+            d.access_location.value
+            for d in aia
+            if d.access_method == AuthorityInformationAccessOID.OCSP
+            and isinstance(d.access_location, x509.UniformResourceIdentifier)
+        ]
+        crls = [
+            n.value
+            for point in cdp
+            for n in point.full_name or ()
+            if isinstance(n, x509.UniformResourceIdentifier)
+        ]
+        return cls(ocsp[0], crls[0]) if ocsp and crls else None
+
+    def add_to(self, builder: x509.CertificateBuilder) -> x509.CertificateBuilder:
+        return builder.add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.OCSP,
+                        x509.UniformResourceIdentifier(self.ocsp_url),
+                    )
+                ]
+            ),
+            critical=False,
+        ).add_extension(
+            x509.CRLDistributionPoints(
+                [
+                    x509.DistributionPoint(
+                        full_name=[x509.UniformResourceIdentifier(self.crl_url)],
+                        relative_name=None,
+                        reasons=None,
+                        crl_issuer=None,
+                    )
+                ]
+            ),
+            critical=False,
+        )
+
+
+def load_ca_key(paths: PkiPaths, passphrase: str) -> PrivateKey:
+    """The issuing CA key (it signs CRLs and, without a delegated responder, OCSP)."""
+    try:
+        key = serialization.load_pem_private_key(
+            paths.ca_key.read_bytes(), passphrase.encode("utf-8")
+        )
+    except FileNotFoundError as exc:
+        raise SigningError(
+            f"issuing CA key {paths.ca_key} does not exist", code="signing.pki_incomplete"
+        ) from exc
+    except (ValueError, TypeError) as exc:
+        raise SigningError(
+            f"cannot open the issuing CA key {paths.ca_key} with the signer passphrase",
+            code="signing.wrong_passphrase",
+        ) from exc
+    if not isinstance(key, rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey):
+        raise SigningError(f"unexpected key type in {paths.ca_key}", code="signing.pki_incomplete")
+    return key
+
+
+def _add_ec_signer(
+    paths: PkiPaths,
+    passphrase: str,
+    provider_name: str,
+    provider_bin: str,
+    now: dt.datetime | None,
+    validity: dt.timedelta,
+) -> None:
+    ca_cert = x509.load_pem_x509_certificate(paths.ca_cert.read_bytes())
+    root_cert = x509.load_pem_x509_certificate(paths.root_cert.read_bytes())
+    rsa_signer = pkcs12.load_pkcs12(paths.signer_p12.read_bytes(), passphrase.encode("utf-8"))
+    pointers = (
+        _RevocationPointers.of(rsa_signer.cert.certificate) if rsa_signer.cert is not None else None
+    )
+    ca = _Issued(ca_cert, load_ca_key(paths, passphrase))
+    start = (now or dt.datetime.now(dt.UTC)) - BACKDATE
+    _write_ec_signer(
+        paths,
+        passphrase.encode("utf-8"),
+        provider_name,
+        provider_bin,
+        start,
+        validity,
+        ca,
+        root_cert,
+        pointers,
+    )
+
+
+def _write_ec_signer(
+    paths: PkiPaths,
+    secret: bytes,
+    provider_name: str,
+    provider_bin: str,
+    start: dt.datetime,
+    validity: dt.timedelta,
+    ca: _Issued,
+    root_cert: x509.Certificate,
+    revocation: _RevocationPointers | None,
+) -> None:
+    signer = _issue_signer(
+        start,
+        provider_name,
+        provider_bin,
+        ca,
+        validity,
+        ec.generate_private_key(ec.SECP256R1()),
+        revocation,
+    )
+    assert isinstance(signer.key, ec.EllipticCurvePrivateKey)
     _write(
-        paths.tsa_key,
-        tsa.key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
+        paths.signer_ec_p12,
+        pkcs12.serialize_key_and_certificates(
+            PKCS12_EC_FRIENDLY_NAME,
+            signer.key,
+            signer.cert,
+            [ca.cert, root_cert],
+            serialization.BestAvailableEncryption(secret),
         ),
         private=True,
     )
-    return paths
 
 
 # --- certificate profiles --------------------------------------------------------
@@ -211,7 +427,7 @@ def _name(common_name: str, organisation: str, *, serial: str | None = None) -> 
 def _builder(
     subject: x509.Name,
     issuer: x509.Name,
-    public_key: rsa.RSAPublicKey,
+    public_key: PublicKey,
     start: dt.datetime,
     validity: dt.timedelta,
 ) -> x509.CertificateBuilder:
@@ -288,12 +504,13 @@ def _issue_signer(
     provider_bin: str,
     ca: _Issued,
     validity: dt.timedelta,
+    key: PrivateKey,
+    revocation: _RevocationPointers | None,
 ) -> _Issued:
-    key = _new_key()
     # No extended key usage: NSS (pdfsig, Firefox) and Adobe treat a present EKU
     # without emailProtection/documentSigning inconsistently, and an absent EKU
     # means "any purpose" for all of them.
-    cert = (
+    builder = (
         _builder(
             _name(provider_name, provider_name, serial=f"BIN{provider_bin}"),
             ca.cert.subject,
@@ -304,14 +521,17 @@ def _issue_signer(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(_key_usage(digital_signature=True, content_commitment=True), critical=True)
         .add_extension(_authority_key_id(ca), critical=False)
-        .sign(ca.key, hashes.SHA256())
     )
-    return _Issued(cert, key)
+    if revocation is not None:
+        builder = revocation.add_to(builder)
+    return _Issued(builder.sign(ca.key, hashes.SHA256()), key)
 
 
-def _issue_tsa(start: dt.datetime, provider_name: str, ca: _Issued) -> _Issued:
+def _issue_tsa(
+    start: dt.datetime, provider_name: str, ca: _Issued, revocation: _RevocationPointers | None
+) -> _Issued:
     key = _new_key()
-    cert = (
+    builder = (
         _builder(
             _name("MedLicense Dev TSA", provider_name),
             ca.cert.subject,
@@ -324,6 +544,31 @@ def _issue_tsa(start: dt.datetime, provider_name: str, ca: _Issued) -> _Issued:
         # RFC 3161 §2.3: the TSA certificate must carry exactly this EKU, critical.
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .add_extension(_authority_key_id(ca), critical=False)
+    )
+    if revocation is not None:
+        builder = revocation.add_to(builder)
+    return _Issued(builder.sign(ca.key, hashes.SHA256()), key)
+
+
+def _issue_ocsp_responder(start: dt.datetime, provider_name: str, ca: _Issued) -> _Issued:
+    # A delegated responder (RFC 6960 §4.2.2.2) rather than the CA key itself:
+    # the CA key stays encrypted at rest, and this is how national CAs answer.
+    key = _new_key()
+    cert = (
+        _builder(
+            _name("MedLicense Dev OCSP Responder", provider_name),
+            ca.cert.subject,
+            key.public_key(),
+            start,
+            OCSP_VALIDITY,
+        )
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(digital_signature=True), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.OCSP_SIGNING]), critical=False)
+        # Without id-pkix-ocsp-nocheck a verifier would have to check the
+        # responder's own status, with nobody to ask (RFC 6960 §4.2.2.2.1).
+        .add_extension(x509.OCSPNoCheck(), critical=False)
+        .add_extension(_authority_key_id(ca), critical=False)
         .sign(ca.key, hashes.SHA256())
     )
     return _Issued(cert, key)
@@ -334,6 +579,14 @@ def _issue_tsa(start: dt.datetime, provider_name: str, ca: _Issued) -> _Issued:
 
 def _pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+def _pem_key(key: PrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def _write(path: Path, data: bytes, *, private: bool) -> None:

@@ -8,17 +8,24 @@ httpx or asn1crypto exception crosses it, and unsigned bytes never leave it.
 Signing is an incremental update (``IncrementalPdfFileWriter``): the original
 bytes, including a PDF/A-3b identification and output intent from WeasyPrint,
 are kept verbatim and the signature is appended after them.
+
+Before every signature the signer certificate is validated against the trust
+roots *with* revocation checking: the OCSP responder / CRL the certificate names
+is asked (``revocation_mode="hard-fail"`` by default: no answer, no signature).
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import Any, NoReturn
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import httpx
 from asn1crypto import keys as asn1_keys
@@ -27,7 +34,9 @@ from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs12
+from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
@@ -35,11 +44,13 @@ from pyhanko.pdf_utils.metadata.model import VENDOR as PYHANKO_PRODUCER
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.sign import fields, signers
 from pyhanko.sign.general import SigningError as PyHankoSigningError
+from pyhanko.sign.signers.pdf_signer import PdfSigningSession
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko_certvalidator import CertificateValidator
 from pyhanko_certvalidator.errors import (
     ExpiredError,
+    InsufficientRevinfoError,
     InvalidCertificateError,
     NotYetValidError,
     PathBuildingError,
@@ -47,6 +58,7 @@ from pyhanko_certvalidator.errors import (
     RevokedError,
     ValidationError,
 )
+from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from medlicense.errors import (
@@ -56,12 +68,23 @@ from medlicense.errors import (
     SigningError,
     TimestampError,
 )
+from signing.profiles import SIGNATURE_LEVELS, ProfileTable, SignatureLevel, configured_profiles
 from signing.rfc3161 import QUERY_CONTENT_TYPE, REPLY_CONTENT_TYPE, describe_refusal
-from signing.trust import load_trust_roots, validation_context
+from signing.stamp import DEFAULT_TIMEZONE, StampSpec, stamp_style, stamp_text_params
+from signing.trust import (
+    RevocationMode,
+    load_trust_roots,
+    online_validation_context,
+)
 from signing.verify import VerificationReport, async_verify_with_roots
 
-SignatureLevel = Literal["B-B", "B-T", "B-LTA"]
-SIGNATURE_LEVELS: tuple[SignatureLevel, ...] = ("B-B", "B-T", "B-LTA")
+__all__ = [
+    "SIGNATURE_LEVELS",
+    "HttpxTimeStamper",
+    "PdfSigner",
+    "SignatureLevel",
+    "StampSpec",
+]
 
 # Key usages the signer certificate must carry.  A license is a statement the
 # provider commits to, so nonRepudiation (contentCommitment) is the one that
@@ -69,6 +92,12 @@ SIGNATURE_LEVELS: tuple[SignatureLevel, ...] = ("B-B", "B-T", "B-LTA")
 SIGNER_KEY_USAGE = frozenset({"non_repudiation"})
 
 DEFAULT_TSA_TIMEOUT = 10.0
+# OCSP/CRL fetches during signing; a responder slower than this counts as down.
+DEFAULT_REVOCATION_TIMEOUT = 10.0
+# PDF/A parts built on ISO 32000-1, whose signature algorithms are RSA and DSA
+# only; ECDSA arrives with PDF 2.0 (ISO 32000-2, PDF/A-4).
+PDFA_PARTS_WITHOUT_ECDSA = frozenset({1, 2, 3})
+_PDFA_PART = re.compile(rb"pdfaid:part(?:\s*=\s*[\"']|\s*>)\s*(\d+)")
 
 
 # --- timestamp client ---------------------------------------------------------------
@@ -152,6 +181,18 @@ class _KeyMaterial:
     certificate: x509.Certificate
     chain: tuple[asn1_x509.Certificate, ...]
 
+    @property
+    def is_ecdsa(self) -> bool:
+        return isinstance(self.certificate.public_key(), ec.EllipticCurvePublicKey)
+
+    @property
+    def common_name(self) -> str:
+        with warnings.catch_warnings():
+            # cryptography warns about long UTF-8 commonNames; see pki._common_name.
+            warnings.simplefilter("ignore", UserWarning)
+            names = self.certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return str(names[0].value) if names else self.certificate.subject.rfc4514_string()
+
 
 def _load_pkcs12(path: Path, passphrase: bytes) -> _KeyMaterial:
     """Open the PKCS#12 with cryptography directly, to tell failures apart.
@@ -233,11 +274,17 @@ class PdfSigner:
         tsa_url: str | None,
         tsa_timeout: float = DEFAULT_TSA_TIMEOUT,
         self_check: bool = True,
+        revocation_mode: RevocationMode = "hard-fail",
+        revocation_timeout: float = DEFAULT_REVOCATION_TIMEOUT,
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
         self._material = material
         self._roots = tuple(trust_roots)
         self.tsa_url = tsa_url
         self.self_check = self_check
+        self.revocation_mode: RevocationMode = revocation_mode
+        self.revocation_timeout = revocation_timeout
+        self.timezone = _zone(timezone)
         # One stamper for the signer's lifetime: it caches a probe token per digest
         # algorithm, which saves a TSA round trip on every signature after the first.
         self._timestamper = (
@@ -254,6 +301,9 @@ class PdfSigner:
         trust_roots: Sequence[Path],
         tsa_timeout: float = DEFAULT_TSA_TIMEOUT,
         self_check: bool = True,
+        revocation_mode: RevocationMode = "hard-fail",
+        revocation_timeout: float = DEFAULT_REVOCATION_TIMEOUT,
+        timezone: str = DEFAULT_TIMEZONE,
     ) -> PdfSigner:
         """Load the key, and refuse it now if it could not produce a trusted signature."""
         material = _load_pkcs12(Path(path), _passphrase_bytes(passphrase))
@@ -264,6 +314,9 @@ class PdfSigner:
             tsa_url=tsa_url,
             tsa_timeout=tsa_timeout,
             self_check=self_check,
+            revocation_mode=revocation_mode,
+            revocation_timeout=revocation_timeout,
+            timezone=timezone,
         )
         signer.check_certificate()
         return signer
@@ -272,6 +325,14 @@ class PdfSigner:
     def certificate(self) -> x509.Certificate:
         return self._material.certificate
 
+    @property
+    def signer_name(self) -> str:
+        """The certificate's commonName: the name the visible stamp shows."""
+        return self._material.common_name
+
+    def _fetcher_backend(self) -> AIOHttpFetcherBackend:
+        return AIOHttpFetcherBackend(per_request_timeout=self.revocation_timeout)
+
     # -- checks ---------------------------------------------------------------------
 
     def check_certificate(self, *, at: dt.datetime | None = None) -> None:
@@ -279,6 +340,15 @@ class PdfSigner:
         asyncio.run(self._async_check_certificate(at))
 
     async def _async_check_certificate(self, at: dt.datetime | None = None) -> None:
+        backend = self._fetcher_backend()
+        try:
+            await self._async_check_certificate_with(backend, at)
+        finally:
+            await backend.close()  # type: ignore[no-untyped-call]
+
+    async def _async_check_certificate_with(
+        self, backend: AIOHttpFetcherBackend, at: dt.datetime | None
+    ) -> None:
         now = at or dt.datetime.now(dt.UTC)
         cert = self._material.certificate
         # Checked ahead of path validation so the operator gets the precise reason
@@ -303,7 +373,14 @@ class PdfSigner:
         validator = CertificateValidator(
             self._material.signer.signing_cert,
             intermediate_certs=list(self._material.chain),
-            validation_context=validation_context(self._roots, moment=now),
+            validation_context=online_validation_context(
+                self._roots,
+                fetcher_backend=backend,
+                revocation_mode=self.revocation_mode,
+                # An explicit moment (a test's "at") is a point-in-time check;
+                # revocation answers are then judged at that moment too.
+                moment=at,
+            ),
         )
         try:
             await validator.async_validate_usage(set(SIGNER_KEY_USAGE))  # type: ignore[no-untyped-call]
@@ -315,6 +392,12 @@ class PdfSigner:
         except RevokedError as exc:
             raise CertificateError(
                 f"a certificate in the signer chain is revoked: {exc}", code="signing.cert_revoked"
+            ) from exc
+        except InsufficientRevinfoError as exc:
+            raise CertificateError(
+                "cannot establish that the signer certificate is not revoked "
+                f"(OCSP responder / CRL unreachable or unusable): {exc}",
+                code="signing.revocation_unavailable",
             ) from exc
         except ExpiredError as exc:
             raise CertificateError(
@@ -345,8 +428,14 @@ class PdfSigner:
         location: str | None = None,
         document_number: str | None = None,
         level: SignatureLevel = "B-T",
+        stamp: StampSpec | None = None,
     ) -> bytes:
-        """Sign ``pdf``; must not be called inside a running event loop (use ``async_sign``)."""
+        """Sign ``pdf``; must not be called inside a running event loop (use ``async_sign``).
+
+        With ``stamp`` a visible signature widget is drawn (see :class:`StampSpec`);
+        it names the signer, the signing time and ``document_number``, so that one
+        is then required.
+        """
         return asyncio.run(
             self.async_sign(
                 pdf,
@@ -355,7 +444,48 @@ class PdfSigner:
                 location=location,
                 document_number=document_number,
                 level=level,
+                stamp=stamp,
             )
+        )
+
+    def sign_document(
+        self,
+        pdf: bytes,
+        *,
+        document_type: str,
+        document_number: str,
+        location: str | None = None,
+        profiles: ProfileTable | None = None,
+    ) -> bytes:
+        """Sign an outgoing document as its type's profile says (level, stamp, reason)."""
+        return asyncio.run(
+            self.async_sign_document(
+                pdf,
+                document_type=document_type,
+                document_number=document_number,
+                location=location,
+                profiles=profiles,
+            )
+        )
+
+    async def async_sign_document(
+        self,
+        pdf: bytes,
+        *,
+        document_type: str,
+        document_number: str,
+        location: str | None = None,
+        profiles: ProfileTable | None = None,
+    ) -> bytes:
+        profile = (profiles or configured_profiles()).profile_for(document_type)
+        return await self.async_sign(
+            pdf,
+            field_name=profile.field_name,
+            reason=profile.reason,
+            location=location,
+            document_number=document_number,
+            level=profile.level,
+            stamp=StampSpec() if profile.stamp else None,
         )
 
     async def async_sign(
@@ -367,6 +497,7 @@ class PdfSigner:
         location: str | None = None,
         document_number: str | None = None,
         level: SignatureLevel = "B-T",
+        stamp: StampSpec | None = None,
     ) -> bytes:
         if level not in SIGNATURE_LEVELS:
             raise SigningError(
@@ -381,14 +512,55 @@ class PdfSigner:
                     code="signing.tsa_required",
                 )
             timestamper = self._timestamper
+        if stamp is not None and not document_number:
+            raise SigningError(
+                "a visible stamp names the document: document_number is required",
+                code="signing.stamp_needs_number",
+            )
 
-        await self._async_check_certificate()
+        backend = self._fetcher_backend()
+        try:
+            await self._async_check_certificate_with(backend, None)
+            signed = await self._sign_with(
+                backend,
+                pdf,
+                field_name=field_name,
+                reason=reason,
+                location=location,
+                document_number=document_number,
+                level=level,
+                stamp=stamp,
+                timestamper=timestamper,
+            )
+        finally:
+            await backend.close()  # type: ignore[no-untyped-call]
+
+        if self.self_check:
+            report = await async_verify_with_roots(signed, self._roots)
+            _require_sound(report, level)
+        return signed
+
+    async def _sign_with(
+        self,
+        backend: AIOHttpFetcherBackend,
+        pdf: bytes,
+        *,
+        field_name: str,
+        reason: str | None,
+        location: str | None,
+        document_number: str | None,
+        level: SignatureLevel,
+        stamp: StampSpec | None,
+        timestamper: TimeStamper | None,
+    ) -> bytes:
         try:
             writer = IncrementalPdfFileWriter(BytesIO(pdf))
         except (PdfError, ValueError, KeyError, TypeError) as exc:
             raise SigningError(
                 f"input is not a readable PDF: {exc}", code="signing.pdf_unreadable"
             ) from exc
+        if self._material.is_ecdsa:
+            _require_ecdsa_allowed(writer)
 
         _keep_metadata_consistent(writer)
         meta = signers.PdfSignatureMetadata(
@@ -398,15 +570,39 @@ class PdfSigner:
             reason=_reason_text(reason, document_number),
             location=location,
             # With a validation context pyHanko re-checks the signer and, above all,
-            # the TSA certificate path before it commits to a signature.
-            validation_context=validation_context(self._roots),
+            # the TSA certificate path before it commits to a signature; for
+            # B-LTA it also collects the OCSP responses / CRLs it then embeds.
+            validation_context=online_validation_context(
+                self._roots,
+                fetcher_backend=backend,
+                # LTA evidence is the point of B-LTA: without revocation answers
+                # to embed, the document would not verify offline later.
+                revocation_mode="hard-fail" if level == "B-LTA" else self.revocation_mode,
+            ),
             signer_key_usage=set(SIGNER_KEY_USAGE),
             embed_validation_info=level == "B-LTA",
             use_pades_lta=level == "B-LTA",
         )
-        pdf_signer = signers.PdfSigner(meta, self._material.signer, timestamper=timestamper)
+        zone = self.timezone
+        extra: dict[str, Any] = {}
+        text_params: dict[str, str] | None = None
+        if stamp is not None:
+            zone = _zone(stamp.timezone)
+            extra["stamp_style"] = _stamp_style(stamp)
+            extra["new_field_spec"] = fields.SigFieldSpec(
+                sig_field_name=field_name,
+                on_page=stamp.page,
+                # pyHanko annotates int, but writes the box as reals (FloatObject).
+                box=stamp.resolved_box(),  # type: ignore[arg-type]
+            )
+            text_params = stamp_text_params(
+                stamp.signer_name or self.signer_name, document_number or ""
+            )
+        pdf_signer = _ZonedPdfSigner(
+            meta, self._material.signer, timestamper=timestamper, zone=zone, **extra
+        )
         try:
-            out = await pdf_signer.async_sign_pdf(writer)
+            out = await pdf_signer.async_sign_pdf(writer, appearance_text_params=text_params)
             signed: bytes = out.getvalue()
         except MedLicenseError:
             raise
@@ -415,11 +611,68 @@ class PdfSigner:
             # errors, asn1crypto ValueErrors, certvalidator errors, IOError from
             # the TSA client); they are all translated, none escapes.
             _raise_signing_failure(exc)
-
-        if self.self_check:
-            report = await async_verify_with_roots(signed, self._roots)
-            _require_sound(report, level)
         return signed
+
+
+class _ZonedPdfSigner(signers.PdfSigner):
+    """pyHanko's signer, with the signing time read in the office's time zone.
+
+    pyHanko takes the time from the machine's local zone (tzlocal) and uses that
+    one value for /M, the CMS signingTime and the stamp text.  Pinning it here
+    makes the stamp show Oral time on any server, and to the second, so the
+    stamp and the signature dictionary agree exactly.
+    """
+
+    def __init__(self, *args: Any, zone: ZoneInfo, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._zone = zone
+
+    def init_signing_session(
+        self, pdf_out: Any, existing_fields_only: bool = False
+    ) -> PdfSigningSession:
+        session: PdfSigningSession = super().init_signing_session(
+            pdf_out, existing_fields_only=existing_fields_only
+        )
+        session.system_time = dt.datetime.now(self._zone).replace(microsecond=0)
+        return session
+
+
+def _stamp_style(spec: StampSpec) -> Any:
+    try:
+        return stamp_style(spec)
+    except OSError as exc:
+        raise SigningError(
+            f"cannot load the stamp font {spec.font_file}: {exc}", code="signing.stamp_font"
+        ) from exc
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise SigningError(f"unknown time zone {name!r}", code="config.timezone") from exc
+
+
+def pdfa_part(writer: IncrementalPdfFileWriter) -> int | None:
+    """The PDF/A part the document claims in its XMP (``pdfaid:part``), if any."""
+    try:
+        meta = writer.root["/Metadata"]
+        data = meta.data if isinstance(meta, generic.StreamObject) else b""
+    except (KeyError, PdfError, ValueError):
+        return None
+    match = _PDFA_PART.search(data)
+    return int(match.group(1)) if match else None
+
+
+def _require_ecdsa_allowed(writer: IncrementalPdfFileWriter) -> None:
+    part = pdfa_part(writer)
+    if part in PDFA_PARTS_WITHOUT_ECDSA:
+        raise SigningError(
+            f"the document claims PDF/A-{part}, whose base standard (ISO 32000-1) "
+            "allows RSA and DSA signatures only; sign it with the RSA key",
+            code="signing.algorithm_not_allowed",
+            pdfa_part=part,
+        )
 
 
 def _keep_metadata_consistent(writer: IncrementalPdfFileWriter) -> None:

@@ -10,17 +10,25 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Literal
 
-from asn1crypto import pem, x509
+from asn1crypto import crl, ocsp, pem, x509
 from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.fetchers import FetcherBackend
 
 from medlicense.errors import ConfigurationError
 
-# The development PKI publishes no OCSP responder or CRL yet, and production
-# verification must work offline (air-gapped archive checks).  "soft-fail"
-# accepts a certificate when revocation information is unavailable but still
-# rejects one that is positively known to be revoked.
+# Verification must work offline (air-gapped archive checks) and never fetches.
+# "soft-fail" accepts a certificate when revocation information is unavailable
+# but still rejects one that is positively known to be revoked; documents that
+# carry their own validation data (B-LT/B-LTA) are held to "hard-fail" against
+# that data instead (embedded_validation_context).
 REVOCATION_MODE = "soft-fail"
+
+# certvalidator's legacy modes: "hard-fail" demands an answer for every
+# certificate that names an OCSP responder or CRL (and accepts those naming
+# none), "soft-fail" tolerates an unreachable responder but not a "revoked".
+RevocationMode = Literal["hard-fail", "soft-fail"]
 
 
 def load_certificates(data: bytes) -> list[x509.Certificate]:
@@ -80,4 +88,48 @@ def validation_context(
         moment=moment,
         allow_fetching=False,
         revocation_mode=REVOCATION_MODE,
+    )
+
+
+def online_validation_context(
+    trust_roots: Sequence[x509.Certificate],
+    *,
+    fetcher_backend: FetcherBackend,
+    revocation_mode: RevocationMode,
+    other_certs: Iterable[x509.Certificate] = (),
+    moment: datetime | None = None,
+) -> ValidationContext:
+    """A fresh context that asks the OCSP responders and CRL points the certificates name.
+
+    The signer uses it: a signature must not be made with a certificate that its
+    CA says is revoked, and B-LTA needs the answers to embed them.  The caller
+    owns ``fetcher_backend`` and closes it (its HTTP session outlives the context).
+    """
+    return ValidationContext(
+        trust_roots=list(trust_roots),
+        other_certs=list(other_certs),
+        moment=moment,
+        allow_fetching=True,
+        fetcher_backend=fetcher_backend,
+        revocation_mode=revocation_mode,
+    )
+
+
+def embedded_validation_context(
+    trust_roots: Sequence[x509.Certificate],
+    *,
+    certs: Iterable[x509.Certificate],
+    ocsps: Iterable[ocsp.OCSPResponse],
+    crls: Iterable[crl.CertificateList],
+    moment: datetime | None = None,
+) -> ValidationContext:
+    """Offline and hard-fail: revocation must be proven from the data given (a DSS)."""
+    return ValidationContext(
+        trust_roots=list(trust_roots),
+        other_certs=list(certs),
+        ocsps=list(ocsps),
+        crls=list(crls),
+        moment=moment,
+        allow_fetching=False,
+        revocation_mode="hard-fail",
     )

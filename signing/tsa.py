@@ -42,54 +42,38 @@ class _TsaServer(ThreadingHTTPServer):
         self.stamper = stamper
 
 
-class _TsaHandler(BaseHTTPRequestHandler):
-    server: _TsaServer
-    protocol_version = "HTTP/1.1"
+class BinaryRequestHandler(BaseHTTPRequestHandler):
+    """Shared plumbing of the local PKI endpoints: bounded bodies, exact replies."""
 
-    def do_POST(self) -> None:
+    protocol_version = "HTTP/1.1"
+    max_request_bytes = MAX_REQUEST_BYTES
+
+    def read_body(self, content_type: str) -> bytes | None:
+        """The request body, or None after answering the client with an HTTP error."""
         ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if ctype != QUERY_CONTENT_TYPE:
-            self._reply_plain(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "expected " + QUERY_CONTENT_TYPE)
-            return
+        if ctype != content_type:
+            self._reply_plain(HTTPStatus.UNSUPPORTED_MEDIA_TYPE, "expected " + content_type)
+            return None
         try:
             length = int(self.headers.get("Content-Length") or "")
         except ValueError:
             self._reply_plain(HTTPStatus.LENGTH_REQUIRED, "Content-Length required")
-            return
-        if not 0 < length <= MAX_REQUEST_BYTES:
+            return None
+        if not 0 < length <= self.max_request_bytes:
             self._reply_plain(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "bad request size")
-            return
-        body = self.rfile.read(length)
-        try:
-            request = tsp.TimeStampReq.load(body)
-            # asn1crypto parses lazily; force it so garbage is caught here and
-            # answered as badDataFormat rather than as a server crash.
-            _ = request.native
-        except ValueError:
-            self._reply_token(rejection("bad_data_format", "malformed TimeStampReq"))
-            return
-        response: tsp.TimeStampResp | StatusOnlyResp
-        try:
-            response = self.server.stamper.request_tsa_response(request)
-        except Exception:  # the TSA must answer with a PKIStatus, never drop the line
-            log.exception("local TSA failed to build a token")
-            response = rejection("system_failure", "local TSA could not build a token")
-        self._reply_token(response)
+            return None
+        return self.rfile.read(length)
 
-    def do_GET(self) -> None:
-        self._reply_plain(HTTPStatus.METHOD_NOT_ALLOWED, "POST a " + QUERY_CONTENT_TYPE)
-
-    def log_message(self, format: str, *args: object) -> None:
-        # Keep test and CLI output clean; the access log is debug information.
-        log.debug("local TSA: " + format, *args)
-
-    def _reply_token(self, response: tsp.TimeStampResp | StatusOnlyResp) -> None:
-        data = response.dump()
-        self.send_response(HTTPStatus.OK)
-        self.send_header("Content-Type", REPLY_CONTENT_TYPE)
+    def reply(self, content_type: str, data: bytes, *, status: HTTPStatus = HTTPStatus.OK) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
         self.wfile.write(data)
+
+    def log_message(self, format: str, *args: object) -> None:
+        # Keep test and CLI output clean; the access log is debug information.
+        log.debug("local PKI service: " + format, *args)
 
     def _reply_plain(self, status: HTTPStatus, text: str) -> None:
         data = text.encode("utf-8")
@@ -99,6 +83,36 @@ class _TsaHandler(BaseHTTPRequestHandler):
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(data)
+
+
+def timestamp_reply(stamper: DummyTimeStamper, body: bytes) -> bytes:
+    """The DER TimeStampResp answering ``body``; a refusal, never an exception."""
+    response: tsp.TimeStampResp | StatusOnlyResp
+    try:
+        request = tsp.TimeStampReq.load(body)
+        # asn1crypto parses lazily; force it so garbage is caught here and
+        # answered as badDataFormat rather than as a server crash.
+        _ = request.native
+    except ValueError:
+        return bytes(rejection("bad_data_format", "malformed TimeStampReq").dump())
+    try:
+        response = stamper.request_tsa_response(request)
+    except Exception:  # the TSA must answer with a PKIStatus, never drop the line
+        log.exception("local TSA failed to build a token")
+        response = rejection("system_failure", "local TSA could not build a token")
+    return bytes(response.dump())
+
+
+class _TsaHandler(BinaryRequestHandler):
+    server: _TsaServer
+
+    def do_POST(self) -> None:
+        body = self.read_body(QUERY_CONTENT_TYPE)
+        if body is not None:
+            self.reply(REPLY_CONTENT_TYPE, timestamp_reply(self.server.stamper, body))
+
+    def do_GET(self) -> None:
+        self._reply_plain(HTTPStatus.METHOD_NOT_ALLOWED, "POST a " + QUERY_CONTENT_TYPE)
 
 
 def build_stamper(pki: PkiPaths) -> DummyTimeStamper:

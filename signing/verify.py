@@ -3,12 +3,22 @@
 The report answers one question operators and downstream systems ask — "can this
 license be relied on?" — through ``valid``, and explains a ``False`` through
 coded ``errors``.  The codes are part of the contract; the messages are not.
+
+Two rules go beyond pyHanko's own verdict:
+
+* nothing but validation data and document timestamps may follow a signature
+  (:mod:`signing.revisions`), so a metadata-only update after signing is
+  ``verify.modified`` even though pyHanko rates it harmless;
+* a document carrying validation data (a DSS: B-LT, B-LTA) must prove the
+  signer's revocation status from that data alone, offline and hard-fail, at the
+  time of its signature timestamp; otherwise ``verify.ltv_incomplete``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 import warnings
 from collections.abc import Sequence
 from io import BytesIO
@@ -26,8 +36,11 @@ from pyhanko.sign.validation import (
     async_validate_pdf_signature,
     async_validate_pdf_timestamp,
 )
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import ValidationInfoReadingError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from signing.revisions import changes_after
 from signing.trust import load_trust_roots, validation_context
 
 # PAdES allows exactly these changes after a signature without invalidating it:
@@ -39,6 +52,11 @@ ACCEPTED_COVERAGE = frozenset(
 # Kazakh qualified certificates carry IIN/BIN in serialNumber, which RFC 4514 has
 # no short name for; spell it out instead of printing the bare OID 2.5.4.5.
 _RFC4514_NAMES = {NameOID.SERIAL_NUMBER: "serialNumber"}
+# The signer writes the document number at the end of /Reason as "(№ X)", or
+# as the whole /Reason "№ X" when there is no reason text (signer._reason_text).
+_DOCUMENT_NUMBER = re.compile(r"(?:^|\()№ ([^()]+?)\)?$")
+
+PadesLevel = Literal["B-B", "B-T", "B-LT", "B-LTA"]
 
 
 class _Model(BaseModel):
@@ -68,6 +86,12 @@ class SignatureReport(_Model):
     signer: str | None
     signer_cert_serial: str | None  # hexadecimal, upper case
     signing_time: dt.datetime | None  # as claimed by the signer, not attested
+    pades_level: PadesLevel | None = None  # signatures only
+    document_number: str | None = None  # from /Reason, signatures only
+    # True when revocation was established from data embedded in the document.
+    revocation_checked: bool = False
+    ltv_complete: bool = True  # False: a DSS is present but does not prove revocation
+    post_signature_changes: tuple[str, ...] = ()  # what breaks the strict rule
 
 
 class VerificationReport(_Model):
@@ -82,6 +106,9 @@ class VerificationReport(_Model):
     timestamp_valid: bool = False
     signer: str | None = None
     signer_cert_serial: str | None = None
+    pades_level: PadesLevel | None = None
+    document_number: str | None = None
+    revocation_checked: bool = False
     signatures: int = 0
     document_timestamps: int = 0
     errors: tuple[VerificationIssue, ...] = ()
@@ -121,13 +148,18 @@ async def async_verify_with_roots(
 
     details: list[SignatureReport] = []
     issues: list[VerificationIssue] = []
+    dss = _read_dss(reader)
+    timestamp_revisions = [
+        s.signed_revision for s in embedded if s.sig_object_type == "/DocTimeStamp"
+    ]
     for sig in embedded:
         is_timestamp = sig.sig_object_type == "/DocTimeStamp"
         try:
             if is_timestamp:
                 report = await _check_document_timestamp(sig, roots)
             else:
-                report = await _check_signature(sig, roots)
+                report = await _check_signature(sig, roots, dss, timestamp_revisions)
+            report = _apply_strict_rule(report, changes_after(reader, sig.signed_revision))
         except (PdfError, ValueError, KeyError, TypeError) as exc:
             # pyHanko raises these for signature dictionaries or CMS blobs it cannot
             # parse; such a signature counts as broken, the others are still checked.
@@ -165,6 +197,9 @@ async def async_verify_with_roots(
         timestamp_valid=first.timestamp_valid,
         signer=first.signer,
         signer_cert_serial=first.signer_cert_serial,
+        pades_level=first.pades_level,
+        document_number=first.document_number,
+        revocation_checked=first.revocation_checked,
         signatures=len(regular),
         document_timestamps=len(details) - len(regular),
         errors=tuple(issues),
@@ -172,7 +207,52 @@ async def async_verify_with_roots(
     )
 
 
-async def _check_signature(sig: Any, roots: Sequence[asn1_x509.Certificate]) -> SignatureReport:
+def _read_dss(reader: PdfFileReader) -> DocumentSecurityStore | None:
+    try:
+        return DocumentSecurityStore.read_dss(reader)
+    except (ValidationInfoReadingError, PdfError, ValueError, KeyError, TypeError):
+        return None  # absent (NoDSSFoundError) or unusable: either way, no LTV data
+
+
+def _dss_has_validation_data(dss: DocumentSecurityStore | None) -> bool:
+    return dss is not None and bool(dss.certs or dss.ocsps or dss.crls)
+
+
+def _pades_level(
+    has_timestamp: bool,
+    dss: DocumentSecurityStore | None,
+    signed_revision: int,
+    timestamp_revisions: Sequence[int],
+) -> PadesLevel:
+    if not has_timestamp:
+        return "B-B"
+    if not _dss_has_validation_data(dss):
+        return "B-T"
+    if any(rev > signed_revision for rev in timestamp_revisions):
+        return "B-LTA"
+    return "B-LT"
+
+
+def _document_number(sig: Any) -> str | None:
+    reason = sig.sig_object.get("/Reason")
+    if reason is None:
+        return None
+    match = _DOCUMENT_NUMBER.search(str(reason).strip())
+    return match.group(1) if match else None
+
+
+def _apply_strict_rule(report: SignatureReport, changes: list[str]) -> SignatureReport:
+    if not changes:
+        return report
+    return report.model_copy(update={"ok": False, "post_signature_changes": tuple(changes)})
+
+
+async def _check_signature(
+    sig: Any,
+    roots: Sequence[asn1_x509.Certificate],
+    dss: DocumentSecurityStore | None,
+    timestamp_revisions: Sequence[int],
+) -> SignatureReport:
     status = await async_validate_pdf_signature(
         sig,
         signer_validation_context=validation_context(roots),
@@ -181,9 +261,19 @@ async def _check_signature(sig: Any, roots: Sequence[asn1_x509.Certificate]) -> 
     ts = status.timestamp_validity
     timestamp_valid = ts is not None and bool(ts.intact and ts.valid and ts.trusted)
     mod_level = status.modification_level
+    revoked = bool(status.revoked)
+    revocation_checked = False
+    ltv_complete = True
+    if _dss_has_validation_data(dss) and ts is not None and status.bottom_line:
+        assert dss is not None
+        embedded = await _check_with_embedded_data(sig, roots, dss, ts.timestamp)
+        revoked = revoked or bool(embedded.revoked)
+        revocation_checked = bool(embedded.trusted and not embedded.revoked)
+        ltv_complete = revocation_checked or revoked
     ok = bool(
         status.bottom_line
-        and not status.revoked
+        and not revoked
+        and ltv_complete
         and status.coverage in ACCEPTED_COVERAGE
         and mod_level in ACCEPTED_MODIFICATIONS
     )
@@ -194,7 +284,7 @@ async def _check_signature(sig: Any, roots: Sequence[asn1_x509.Certificate]) -> 
         intact=bool(status.intact),
         valid=bool(status.valid),
         trusted=bool(status.trusted),
-        revoked=bool(status.revoked),
+        revoked=revoked,
         coverage=_enum_name(status.coverage),
         modification_level=_enum_name(mod_level),
         timestamp=ts.timestamp if ts is not None else None,
@@ -202,6 +292,36 @@ async def _check_signature(sig: Any, roots: Sequence[asn1_x509.Certificate]) -> 
         signer=_subject(status.signing_cert),
         signer_cert_serial=format(status.signing_cert.serial_number, "X"),
         signing_time=status.signer_reported_dt,
+        pades_level=_pades_level(ts is not None, dss, sig.signed_revision, timestamp_revisions),
+        document_number=_document_number(sig),
+        revocation_checked=revocation_checked,
+        ltv_complete=ltv_complete,
+    )
+
+
+async def _check_with_embedded_data(
+    sig: Any,
+    roots: Sequence[asn1_x509.Certificate],
+    dss: DocumentSecurityStore,
+    at: dt.datetime,
+) -> Any:
+    """Validate again, offline and hard-fail, from the DSS alone, as of ``at``.
+
+    ``at`` is the signature timestamp: the moment the signature provably
+    existed, at which the embedded OCSP responses and CRLs were current.  Judged
+    at that moment, the document keeps verifying after the responses go stale
+    and the certificates expire, which is what B-LTA is for.
+    """
+    kwargs = {
+        "trust_roots": list(roots),
+        "allow_fetching": False,
+        "revocation_mode": "hard-fail",
+        "moment": at,
+    }
+    return await async_validate_pdf_signature(
+        sig,
+        signer_validation_context=dss.as_validation_context(kwargs),
+        ts_validation_context=dss.as_validation_context(kwargs),
     )
 
 
@@ -278,10 +398,18 @@ def _issues_for(report: SignatureReport) -> list[VerificationIssue]:
             f"the {what} covers only part of the file ({report.coverage})",
         ),
         (
-            report.modification_level not in {m.name for m in ACCEPTED_MODIFICATIONS},
+            report.modification_level not in {m.name for m in ACCEPTED_MODIFICATIONS}
+            or bool(report.post_signature_changes),
             "verify.modified",
             f"the document was changed after the {what} "
-            f"(modification level {report.modification_level})",
+            f"(modification level {report.modification_level}"
+            + "".join(f"; {change}" for change in report.post_signature_changes)
+            + ")",
+        ),
+        (
+            not report.ltv_complete,
+            "verify.ltv_incomplete",
+            "the embedded validation data does not prove the signer certificate unrevoked",
         ),
         (
             report.kind == "signature"

@@ -8,11 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
 
 from medlicense.errors import VerificationError
 from medlicense.settings import get_settings
 from signing import cli
 from signing.pki import PkiPaths
+from signing.signer import PdfSigner
+from tests.signing.helpers import change_xmp_after_signature
 
 
 def _run(argv: list[str]) -> int:
@@ -104,3 +107,42 @@ def test_verify_missing_file_is_a_coded_error(env: Path) -> None:
     with pytest.raises(VerificationError) as info:
         _run(["verify", str(env / "absent.pdf")])
     assert info.value.code == "verify.file_unreadable"
+
+
+def test_pki_init_ecdsa_and_service_urls(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MEDLICENSE_PKI_SERVICES_PORT", "8791")
+    get_settings.cache_clear()
+    assert _run(["pki", "init", "--ecdsa"]) == 0
+    pki_dir = env / "var" / "pki"
+    assert (pki_dir / "signer-ec.p12").is_file() and (pki_dir / "ocsp.pem").is_file()
+    tsa = x509.load_pem_x509_certificate((pki_dir / "tsa.pem").read_bytes())
+    aia = tsa.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    assert aia[0].access_location.value == "http://127.0.0.1:8791/ocsp"
+
+
+def test_verify_json_reports_level_number_and_signer(
+    env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    dev_pki: PkiPaths,
+    pdf_signer: PdfSigner,
+    pdfa_document: bytes,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _use_pki(monkeypatch, dev_pki)
+    path = env / "license.pdf"
+    path.write_bytes(
+        pdf_signer.sign_document(pdfa_document, document_type="license", document_number="L-9")
+    )
+    assert _run(["verify", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["pades_level"] == "B-LTA"
+    assert report["modification_level"] == "LTA_UPDATES"
+    assert report["document_number"] == "L-9"
+    assert report["signer"].startswith("serialNumber=BIN")
+    assert report["revocation_checked"] is True
+
+    path.write_bytes(change_xmp_after_signature(path.read_bytes()))
+    assert _run(["verify", str(path), "--json"]) == 1
+    report = json.loads(capsys.readouterr().out)
+    assert report["valid"] is False
+    assert "verify.modified" in {e["code"] for e in report["errors"]}

@@ -130,3 +130,35 @@ def test_bad_parameters_are_configuration_errors(
     with pytest.raises(ConfigurationError) as info:
         init_pki(tmp_path / "pki", passphrase, provider_name=name, provider_bin=bin_)
     assert info.value.code == code
+
+
+def test_ocsp_responder_profile(dev_pki: PkiPaths) -> None:
+    cert = x509.load_pem_x509_certificate(dev_pki.ocsp_cert.read_bytes())
+    eku = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    assert list(eku) == [ExtendedKeyUsageOID.OCSP_SIGNING]
+    cert.extensions.get_extension_for_class(x509.OCSPNoCheck)
+    ca = x509.load_pem_x509_certificate(dev_pki.ca_cert.read_bytes())
+    cert.verify_directly_issued_by(ca)
+    assert stat.S_IMODE(dev_pki.ocsp_key.stat().st_mode) == 0o600
+
+
+def test_without_services_url_no_revocation_pointers(tmp_path: Path) -> None:
+    pki = init_pki(
+        tmp_path / "p", PASSPHRASE, provider_name=PROVIDER_NAME, provider_bin=PROVIDER_BIN
+    )
+    _, cert, _ = _load_p12(pki)
+    with pytest.raises(x509.ExtensionNotFound):
+        cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess)
+    assert not pki.has_ocsp_responder
+
+
+def test_bad_services_url(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        init_pki(
+            tmp_path / "p",
+            PASSPHRASE,
+            provider_name=PROVIDER_NAME,
+            provider_bin=PROVIDER_BIN,
+            services_url="127.0.0.1:8790",
+        )
+    assert info.value.code == "config.pki_services_url"

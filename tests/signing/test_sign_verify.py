@@ -57,7 +57,8 @@ def test_pdfsig_reports_valid_and_trusted(signed_pdf: bytes, nss_db: str, tmp_pa
     path = tmp_path / "signed.pdf"
     path.write_bytes(signed_pdf)
     # No -no-ocsp: poppler 22.12 then reports "Unknown issue with Certificate" for
-    # any chain; the dev certificates name no OCSP responder, so nothing is fetched.
+    # any chain.  The dev certificates name the session's local OCSP responder,
+    # which is up (pki_services), so NSS gets a real "good" answer.
     result = subprocess.run(
         ["pdfsig", "-nssdir", nss_db, str(path)],
         capture_output=True,

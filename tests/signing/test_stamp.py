@@ -1,0 +1,173 @@
+"""The visible stamp: exact text (pdftotext), correct glyph widths, PDF/A-friendly widget."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import BytesIO
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from fontTools.ttLib import TTFont
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from medlicense.errors import SigningError
+from signing.pki import PkiPaths
+from signing.signer import PdfSigner
+from signing.stamp import (
+    DEJAVU_SANS,
+    EmScaledGlyphAccumulatorFactory,
+    StampSpec,
+    scaled_advance,
+    stamp_lines,
+)
+from signing.verify import verify_pdf
+from templates import SIGNATURE_AREA
+from tests.signing.helpers import PROVIDER_NAME, make_pdf, pdftotext
+
+NUMBER = "KZ75VEG00012345"
+SAMPLE = "Қазақстан Республикасы — Республика Казахстан, ӘҒҚҢӨҰҮҺІ әғқңөұүһі"
+
+
+@pytest.fixture(scope="module")
+def stamped(pdf_signer: PdfSigner, pdfa_document: bytes) -> bytes:
+    return pdf_signer.sign(pdfa_document, document_number=NUMBER, stamp=StampSpec())
+
+
+def _widget(data: bytes) -> generic.DictionaryObject:
+    reader = PdfFileReader(BytesIO(data))
+    field: generic.DictionaryObject = reader.embedded_signatures[0].sig_field
+    return field
+
+
+def _fonts(obj: generic.PdfObject, seen: set[int] | None = None) -> list[generic.DictionaryObject]:
+    """Every Type0 font reachable from an appearance stream (fonts sit in nested XObjects)."""
+    seen = set() if seen is None else seen
+    found: list[generic.DictionaryObject] = []
+    if isinstance(obj, generic.IndirectObject):
+        if obj.idnum in seen:
+            return found
+        seen.add(obj.idnum)
+        obj = obj.get_object()  # type: ignore[no-untyped-call]
+    if isinstance(obj, generic.DictionaryObject):
+        if obj.get("/Subtype") == "/Type0":
+            found.append(obj)
+        for key in obj:
+            found.extend(_fonts(obj.raw_get(key), seen))
+    elif isinstance(obj, generic.ArrayObject):
+        for item in obj:
+            found.extend(_fonts(item, seen))
+    return found
+
+
+def _widths(cidfont: generic.DictionaryObject) -> dict[int, int]:
+    """``/W`` as {CID: width}; pyHanko writes only the ``c [w1 w2 ...]`` form."""
+    w = list(cidfont["/W"])
+    out: dict[int, int] = {}
+    for first, run in zip(w[::2], w[1::2], strict=True):
+        for offset, width in enumerate(run):
+            out[int(first) + offset] = int(width)
+    return out
+
+
+def _expected_widths(cids: set[int]) -> dict[int, int]:
+    tt = TTFont(str(DEJAVU_SANS))
+    upem = tt["head"].unitsPerEm
+    # CIDToGIDMap /Identity: CID == glyph id.
+    return {cid: scaled_advance(tt["hmtx"][tt.getGlyphName(cid)][0], upem) for cid in cids}
+
+
+def test_stamp_text_extracts_exactly(stamped: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "stamped.pdf"
+    path.write_bytes(stamped)
+    report = verify_pdf(stamped, trust_roots=[])  # only for the signing time
+    signed_at = report.details[0].signing_time
+    assert signed_at is not None
+    expected = stamp_lines(PROVIDER_NAME, signed_at.astimezone(ZoneInfo("Asia/Oral")), NUMBER)
+    text = pdftotext(path, SIGNATURE_AREA.box_pt)
+    assert [line for line in text.splitlines() if line.strip()] == expected
+    # Oral is UTC+5 all year round.
+    assert "(UTC+0500)" in expected[2]
+
+
+def test_stamp_glyph_widths_match_the_font(stamped: bytes) -> None:
+    fonts = _fonts(_widget(stamped).raw_get("/AP"))
+    assert fonts, "the stamp appearance uses no Type0 font"
+    for font in fonts:
+        cidfont = font["/DescendantFonts"][0]
+        assert "DejaVuSans" in str(cidfont["/BaseFont"])
+        widths = _widths(cidfont)
+        assert len(widths) > 30  # every distinct letter of the four lines
+        assert widths == _expected_widths(set(widths))
+        descriptor = cidfont["/FontDescriptor"]
+        assert "/FontFile2" in descriptor  # embedded, as PDF/A requires
+        # Metrics in glyph space (1000/em), not DejaVu's 2048/em.
+        assert int(descriptor["/Ascent"]) < 1000
+
+
+@pytest.mark.parametrize(
+    ("factory", "scaled"),
+    [(GlyphAccumulatorFactory, False), (EmScaledGlyphAccumulatorFactory, True)],
+)
+def test_pyhanko_2048_upem_pitfall(factory: type[GlyphAccumulatorFactory], scaled: bool) -> None:
+    # Documents the pitfall: pyHanko 0.38 writes /W in font units.  If the plain
+    # factory ever passes as "scaled", pyHanko fixed it and the workaround can go.
+    writer = IncrementalPdfFileWriter(BytesIO(make_pdf()))
+    engine = factory(font_file=str(DEJAVU_SANS), font_size=8).create_font_engine(writer)
+    engine.shape(SAMPLE)
+    engine.prepare_write()  # type: ignore[no-untyped-call]
+    widths = _widths(engine.cidfont_obj)
+    expected = _expected_widths(set(widths))
+    assert (widths == expected) is scaled
+    if not scaled:
+        tt = TTFont(str(DEJAVU_SANS))
+        assert tt["head"].unitsPerEm == 2048
+        assert all(widths[c] > expected[c] * 2 for c in widths if expected[c])
+
+
+def test_widget_is_printable_opaque_and_in_the_reserved_box(stamped: bytes) -> None:
+    widget = _widget(stamped)
+    assert int(widget["/F"]) & 4, "PDF/A: a visible annotation must have the Print flag"
+    assert int(widget["/F"]) & (1 | 2 | 32) == 0  # not Invisible / Hidden / NoView
+    assert [round(float(v), 1) for v in widget["/Rect"]] == [
+        round(v, 1) for v in SIGNATURE_AREA.box_pt
+    ]
+    assert set(widget["/AP"].keys()) == {"/N"}
+    raw = stamped[-60_000:]
+    assert b"/CA " not in raw and b"/ca " not in raw and b"/SMask" not in raw
+    reader = PdfFileReader(BytesIO(stamped))
+    last_page = reader.root["/Pages"]["/Kids"][-1]
+    assert any(a.get_object() is widget or a.get_object() == widget for a in last_page["/Annots"])
+
+
+def test_stamp_keeps_pdfa_identification(stamped: bytes, pdfa_document: bytes) -> None:
+    assert stamped.startswith(pdfa_document)
+    xmp = PdfFileReader(BytesIO(stamped)).root["/Metadata"].data.decode("utf-8")
+    assert 'pdfaid:part="3"' in xmp
+
+
+def test_stamp_time_is_oral_time_and_matches_signature(stamped: bytes) -> None:
+    sig = PdfFileReader(BytesIO(stamped)).embedded_signatures[0]
+    # /M carries the Oral offset, whatever the server's own time zone is.
+    assert str(sig.sig_object["/M"]).endswith("+05'00'"), sig.sig_object["/M"]
+    claimed = sig.self_reported_timestamp
+    assert claimed is not None and claimed.microsecond == 0
+    assert claimed.utcoffset() == dt.timedelta(hours=5)
+
+
+def test_stamp_requires_a_document_number(pdf_signer: PdfSigner) -> None:
+    with pytest.raises(SigningError) as info:
+        pdf_signer.sign(make_pdf(), stamp=StampSpec())
+    assert info.value.code == "signing.stamp_needs_number"
+
+
+def test_stamp_in_a_custom_box(pdf_signer: PdfSigner, dev_pki: PkiPaths, tmp_path: Path) -> None:
+    box = (72.0, 72.0, 400.0, 160.0)
+    signed = pdf_signer.sign(make_pdf(), document_number="X-7", stamp=StampSpec(box=box))
+    assert verify_pdf(signed, trust_roots=[dev_pki.root_cert]).valid
+    path = tmp_path / "custom.pdf"
+    path.write_bytes(signed)
+    assert "X-7" in pdftotext(path, box)
