@@ -30,14 +30,16 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from zoneinfo import ZoneInfo
 
-from medlicense.errors import ObjectExists
+import httpx
+
+from medlicense.errors import ObjectExists, SigningError
 from medlicense.intake import check_package_bytes
 from medlicense.models import Outcome, PackageVerdict, ReceiptResult
 from medlicense.rules import Rulebook, load_rulebook
 from medlicense.settings import Settings
-from signing.pki import PkiPaths, init_pki
+from signing.pki import CRL_PATH, TSA_PATH, PkiPaths, init_pki
+from signing.services import LocalPkiServices, services_url
 from signing.signer import PdfSigner
-from signing.tsa import LocalTSA
 from storage.client import ObjectStore
 from templates.models import ReceiptData
 from templates.render import Renderer
@@ -72,10 +74,16 @@ class IntakeContext:
     rulebook: Rulebook
     _sign_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def sign(self, pdf: bytes, *, document_number: str) -> bytes:
+    def sign(self, pdf: bytes, *, document_type: str, document_number: str) -> bytes:
+        """Sign as the document type's profile says (PAdES level, visible stamp, reason)."""
         # One PdfSigner is not thread-safe; signing is short next to rendering.
         with self._sign_lock:
-            return self.signer.sign(pdf, document_number=document_number)
+            return self.signer.sign_document(
+                pdf,
+                document_type=document_type,
+                document_number=document_number,
+                location=self.settings.provider_address_kk,
+            )
 
 
 def ensure_pki(settings: Settings) -> PkiPaths:
@@ -84,7 +92,33 @@ def ensure_pki(settings: Settings) -> PkiPaths:
         settings.signer_passphrase.get_secret_value(),
         provider_name=settings.provider_name_kk,
         provider_bin=settings.provider_bin,
+        services_url=services_url(settings),
     )
+
+
+def start_dev_pki_services(settings: Settings, pki: PkiPaths, stack: ExitStack) -> str:
+    """TSA, OCSP and CRL of the development PKI on their configured port; returns the TSA URL.
+
+    Several worker processes share one port: the first binds it, the others find
+    it answering and use it.
+    """
+    services = LocalPkiServices(
+        pki,
+        settings.signer_passphrase.get_secret_value(),
+        host=settings.pki_services_host,
+        port=settings.pki_services_port,
+    )
+    base = services_url(settings)
+    try:
+        stack.enter_context(services)
+    except SigningError:
+        try:
+            answered = httpx.get(f"{base}{CRL_PATH}", timeout=2.0).status_code == 200
+        except httpx.HTTPError:
+            answered = False
+        if not answered:
+            raise
+    return f"{base}{TSA_PATH}"
 
 
 @contextmanager
@@ -93,7 +127,7 @@ def intake_context(settings: Settings) -> Iterator[IntakeContext]:
         pki = ensure_pki(settings)
         tsa_url = settings.tsa_url
         if not tsa_url:
-            tsa_url = stack.enter_context(LocalTSA(pki)).url
+            tsa_url = start_dev_pki_services(settings, pki, stack)
         roots = [*settings.trust_roots, pki.root_cert]
         signer = PdfSigner.from_pkcs12(
             settings.resolved_signer_pkcs12,
@@ -166,7 +200,7 @@ def process_package(
         receipt_key = f"{base}/receipt-{number}.pdf"
         if not store.exists(s.bucket_artifacts, receipt_key):
             pdf = ctx.renderer.render_receipt(receipt_data(ctx, verdict, number, received))
-            signed = ctx.sign(pdf, document_number=number)
+            signed = ctx.sign(pdf, document_type="receipt", document_number=number)
             # A concurrent run may have stored its receipt first; that one stands.
             with contextlib.suppress(ObjectExists):
                 store.put_bytes(

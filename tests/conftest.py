@@ -58,6 +58,7 @@ def test_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         "MEDLICENSE_S3_ACCESS_KEY": "test-access",
         "MEDLICENSE_S3_SECRET_KEY": "test-secret-key",
         "MEDLICENSE_PREFECT_PORT": str(_free_port_pair(used)),
+        "MEDLICENSE_PKI_SERVICES_PORT": str(_free_port_pair(used)),
     }
     env["MEDLICENSE_S3_ENDPOINT"] = f"127.0.0.1:{env['MEDLICENSE_WEED_S3_PORT']}"
     saved = {k: os.environ.get(k) for k in env}

@@ -77,6 +77,8 @@ def test_receipts_are_signed_verifiable_and_readable(
         report = verify_pdf(pdf, trust_roots=[root])
         assert report.valid and report.intact and report.trusted, report
         assert report.timestamp is not None
+        assert report.pades_level == "B-T"
+        assert report.document_number == result.receipt_number
         path = tmp_path / "receipt.pdf"
         path.write_bytes(pdf)
         text = subprocess.run(
