@@ -20,6 +20,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "signing.cli",
     "medlicense.rules.cli",
     "medlicense.samples.cli",
+    "medlicense.showcase",
 )
 
 EXIT_ERROR = 2
