@@ -19,17 +19,15 @@ import binascii
 import threading
 from http import HTTPStatus
 from http.server import ThreadingHTTPServer
-from types import TracebackType
 from urllib.parse import unquote
 
 from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
-from medlicense.errors import SigningError
 from medlicense.settings import Settings
 from signing.pki import CRL_PATH, OCSP_PATH, TSA_PATH, PkiPaths
 from signing.revocation import RevocationAuthority
 from signing.rfc3161 import QUERY_CONTENT_TYPE, REPLY_CONTENT_TYPE
-from signing.tsa import BinaryRequestHandler, build_stamper, timestamp_reply
+from signing.tsa import BackgroundHttpService, BinaryRequestHandler, build_stamper, timestamp_reply
 
 OCSP_REQUEST_TYPE = "application/ocsp-request"
 OCSP_RESPONSE_TYPE = "application/ocsp-response"
@@ -98,30 +96,29 @@ class _Handler(BinaryRequestHandler):
         self.reply(OCSP_RESPONSE_TYPE, response)
 
 
-class LocalPkiServices:
+class LocalPkiServices(BackgroundHttpService):
     """TSA + OCSP + CRL of one development PKI on ``host:port``, in a thread.
 
     ``port=0`` picks a free port (its URLs are then only useful for a PKI created
     afterwards with :attr:`url` — tests bind first, then create the PKI).
     """
 
+    bind_error_code = "signing.pki_services_unavailable"
+    thread_name = "local-pki"
+
     def __init__(
         self, pki: PkiPaths, passphrase: str, host: str = "127.0.0.1", port: int = 0
     ) -> None:
+        super().__init__(host, port)
         self._stamper = build_stamper(pki)
         self._authority = RevocationAuthority(pki, passphrase)
-        self._address = (host, port)
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
+
+    def _make_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        return _Server(address, self._stamper, self._authority)
 
     @property
     def url(self) -> str:
-        if self._server is None:
-            raise SigningError(
-                "the local PKI services are not running", code="signing.tsa_unavailable"
-            )
-        host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.base_url
 
     @property
     def tsa_url(self) -> str:
@@ -134,47 +131,3 @@ class LocalPkiServices:
     @property
     def crl_url(self) -> str:
         return self.url + CRL_PATH
-
-    @property
-    def running(self) -> bool:
-        return self._server is not None
-
-    def start(self) -> LocalPkiServices:
-        if self._server is not None:
-            return self
-        try:
-            server = _Server(self._address, self._stamper, self._authority)
-        except OSError as exc:
-            raise SigningError(
-                f"cannot listen on {self._address[0]}:{self._address[1]}: {exc}",
-                code="signing.pki_services_unavailable",
-            ) from exc
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name=f"local-pki-{server.server_address[1]}",
-            daemon=True,
-        )
-        thread.start()
-        self._server, self._thread = server, thread
-        return self
-
-    def stop(self) -> None:
-        server, thread = self._server, self._thread
-        self._server = self._thread = None
-        if server is not None:
-            server.shutdown()
-            server.server_close()
-        if thread is not None:
-            thread.join(timeout=5)
-
-    def __enter__(self) -> LocalPkiServices:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()

@@ -14,6 +14,7 @@ import threading
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
+from typing import Self
 
 from asn1crypto import tsp
 from pyhanko.keys import load_private_key_from_pemder
@@ -135,44 +136,52 @@ def build_stamper(pki: PkiPaths) -> DummyTimeStamper:
     )
 
 
-class LocalTSA:
-    """RFC 3161 over HTTP on ``host:port`` (an ephemeral port by default), in a thread.
+class BackgroundHttpService:
+    """An HTTP server of ours running in a daemon thread on ``host:port``.
 
     Use as a context manager, or call :meth:`start` / :meth:`stop` explicitly when
-    the TSA has to outlive a ``with`` block (a long-running flow worker).
+    the service has to outlive a ``with`` block (a long-running flow worker).
+    Subclasses say how to build their server and which error code a failed bind gets.
     """
 
-    def __init__(self, pki: PkiPaths, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._stamper = build_stamper(pki)
+    bind_error_code = "signing.tsa_unavailable"
+    thread_name = "local-service"
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._address = (host, port)
-        self._server: _TsaServer | None = None
+        self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
+    def _make_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        raise NotImplementedError
+
     @property
-    def url(self) -> str:
+    def base_url(self) -> str:
         if self._server is None:
-            raise SigningError("the local TSA is not running", code="signing.tsa_unavailable")
+            raise SigningError(
+                f"the {self.thread_name} service is not running", code=self.bind_error_code
+            )
         host, port = self._server.server_address[:2]
-        return f"http://{host!s}:{port}/"
+        return f"http://{host!s}:{port}"
 
     @property
     def running(self) -> bool:
         return self._server is not None
 
-    def start(self) -> LocalTSA:
+    def start(self) -> Self:
         if self._server is not None:
             return self
         try:
-            server = _TsaServer(self._address, self._stamper)
+            server = self._make_server(self._address)
         except OSError as exc:
             raise SigningError(
                 f"cannot listen on {self._address[0]}:{self._address[1]}: {exc}",
-                code="signing.tsa_unavailable",
+                code=self.bind_error_code,
             ) from exc
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.1},
-            name=f"local-tsa-{server.server_address[1]}",
+            name=f"{self.thread_name}-{server.server_address[1]}",
             daemon=True,
         )
         thread.start()
@@ -188,7 +197,7 @@ class LocalTSA:
         if thread is not None:
             thread.join(timeout=5)
 
-    def __enter__(self) -> LocalTSA:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(
@@ -198,3 +207,20 @@ class LocalTSA:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+class LocalTSA(BackgroundHttpService):
+    """RFC 3161 over HTTP on ``host:port`` (an ephemeral port by default), in a thread."""
+
+    thread_name = "local-tsa"
+
+    def __init__(self, pki: PkiPaths, host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host, port)
+        self._stamper = build_stamper(pki)
+
+    def _make_server(self, address: tuple[str, int]) -> ThreadingHTTPServer:
+        return _TsaServer(address, self._stamper)
+
+    @property
+    def url(self) -> str:
+        return self.base_url + "/"
