@@ -472,6 +472,8 @@ class Renderer:
                     stylesheets=self._stylesheets,
                     font_config=self._font_config,
                     pdf_variant=PDF_VARIANT,
+                    # Tagged PDF: reading order, tables and the language of each part.
+                    pdf_tags=True,
                 )
             except Exception as exc:  # WeasyPrint has no common exception base
                 raise RenderError(f"WeasyPrint failed: {exc}", code="render.failed") from exc
@@ -480,6 +482,42 @@ class Renderer:
         if not isinstance(pdf, bytes):
             raise RenderError("WeasyPrint returned no PDF", code="render.failed")
         return pdf
+
+
+# --- language tags in the PDF structure ------------------------------------------------
+#
+# WeasyPrint (through 70) writes a tagged PDF but keeps only the document's own
+# language (catalog /Lang), dropping the ``lang`` of inner elements.  Screen
+# readers and PDF/UA checks need the Russian part marked as Russian, so each
+# structure element built for an HTML element with ``lang`` gets its /Lang.
+# This wraps one private WeasyPrint function; if it disappears the wrap is
+# skipped and the tests on /Lang fail, which is the signal to revisit it.
+
+
+def _install_lang_tagging() -> bool:
+    try:
+        import pydyf
+        from weasyprint.pdf import tags as wp_tags
+    except ImportError:
+        return False
+    original = getattr(wp_tags, "_build_box_tree", None)
+    if original is None or getattr(original, "_medlicense_lang", False):
+        return original is not None
+
+    def build_box_tree_with_lang(box: Any, parent: Any, *args: Any) -> Iterator[Any]:
+        element = getattr(box, "element", None)
+        lang = element.get("lang") if element is not None and hasattr(element, "get") else None
+        for struct in original(box, parent, *args):
+            if lang and "Lang" not in struct:
+                struct["Lang"] = pydyf.String(lang)
+            yield struct
+
+    build_box_tree_with_lang._medlicense_lang = True  # type: ignore[attr-defined]
+    wp_tags._build_box_tree = build_box_tree_with_lang
+    return True
+
+
+LANG_TAGGING = _install_lang_tagging()
 
 
 @lru_cache(maxsize=1)
