@@ -145,9 +145,14 @@ class ObjectStore:
             return False
         return True
 
-    def list_keys(self, bucket: str, prefix: str = "") -> Iterator[str]:
+    def list_keys(
+        self, bucket: str, prefix: str = "", *, start_after: str | None = None
+    ) -> Iterator[str]:
+        """Keys under ``prefix`` in lexical order, optionally only those after ``start_after``."""
         with _mapped(bucket):
-            for obj in self.client.list_objects(bucket, prefix=prefix, recursive=True):
+            for obj in self.client.list_objects(
+                bucket, prefix=prefix, recursive=True, start_after=start_after
+            ):
                 if obj.object_name and not obj.is_dir:
                     yield obj.object_name
 
