@@ -26,6 +26,8 @@ KINDS_FILE = Path(__file__).with_name("data") / "kinds.yaml"
 # first few lines, after at most a stamp or an "Appendix N" line.
 HEADING_CHARS = 400
 MIN_SCORE = 1.5
+# How much of a page's start a ``continued`` phrase must fall in.
+CONTINUED_CHARS = 80
 
 _KK_LETTERS = set("әғқңөұүһі")
 
@@ -35,6 +37,7 @@ class KindPhrases(BaseModel):
 
     title: tuple[str, ...]
     body: tuple[str, ...] = ()
+    continued: tuple[str, ...] = ()
 
 
 class PageVerdict(BaseModel):
@@ -60,9 +63,21 @@ class Segment(BaseModel):
     language: Language | None
 
 
+# OCR often reads a Kazakh letter as its Russian (or Latin) look-alike:
+# "санитариялық" comes out as "санитариялык".  Matching folds both sides onto
+# the look-alike, which costs nothing in precision: no phrase pair in
+# kinds.yaml differs only by these letters.
+_FOLD = str.maketrans("әғқңөұүһіi", "агкноуухии")
+
+
 def normalize(text: str) -> str:
     text = text.casefold().replace("ё", "е")
     return re.sub(r"\s+", " ", text).strip()
+
+
+def fold(text: str) -> str:
+    """``text`` (already normalised) with Kazakh letters read as their look-alikes."""
+    return text.translate(_FOLD)
 
 
 @lru_cache(maxsize=4)
@@ -84,6 +99,7 @@ def load_phrases(path: Path = KINDS_FILE) -> dict[str, KindPhrases]:
         out[str(code)] = KindPhrases(
             title=tuple(normalize(p) for p in phrases.title),
             body=tuple(normalize(p) for p in phrases.body),
+            continued=tuple(normalize(p) for p in phrases.continued),
         )
     return out
 
@@ -99,7 +115,7 @@ def detect_language(text: str) -> Language | None:
 
 def classify_page(text: str, phrases: dict[str, KindPhrases] | None = None) -> PageVerdict:
     phrases = phrases or load_phrases()
-    norm = normalize(text)
+    norm = fold(normalize(text))
     heading = norm[:HEADING_CHARS]
     scores: dict[str, float] = {}
     evidence: dict[str, list[str]] = {}
@@ -109,14 +125,14 @@ def classify_page(text: str, phrases: dict[str, KindPhrases] | None = None) -> P
         found: list[str] = []
         best_title = 0.0
         for phrase in spec.title:
-            if phrase in heading:
+            if fold(phrase) in heading:
                 # Longer phrases are more specific: "сертификат специалиста" beats "сертификат".
                 weight = 2.0 + len(phrase) / 10
                 best_title = max(best_title, weight)
                 found.append(phrase)
         score += best_title
         for phrase in spec.body:
-            if phrase in norm:
+            if fold(phrase) in norm:
                 score += 0.5
                 found.append(phrase)
         if score:
@@ -161,6 +177,18 @@ class _Open:
         )
 
 
+def continues(kind: str | None, text: str, phrases: dict[str, KindPhrases] | None = None) -> bool:
+    """True when ``text`` opens with a phrase saying it goes on with a ``kind`` document."""
+    if kind is None:
+        return False
+    phrases = phrases or load_phrases()
+    spec = phrases.get(kind)
+    if spec is None or not spec.continued:
+        return False
+    start = fold(normalize(text))[:CONTINUED_CHARS]
+    return any(fold(p) in start for p in spec.continued)
+
+
 def segment_pages(
     texts: Sequence[str], phrases: dict[str, KindPhrases] | None = None
 ) -> list[Segment]:
@@ -170,6 +198,8 @@ def segment_pages(
     for number, text in enumerate(texts, start=1):
         verdict = classify_page(text, phrases)
         new_document = verdict.starts_document and verdict.kind is not None
+        if new_document and current is not None and continues(current.kind, text, phrases):
+            new_document = False
         if current is not None and not new_document:
             current.last = number
             current.texts.append(text)

@@ -35,6 +35,8 @@ class Limits(BaseModel):
     # rarely exceed 20:1 because their streams are compressed already.
     max_ratio: float = 100.0
     max_pages: int = 300
+    # Seconds one file may take to parse, OCR and read (None: no limit, read in-process).
+    file_timeout: float | None = 120.0
 
 
 class PackageFile(BaseModel):

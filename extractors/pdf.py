@@ -15,7 +15,7 @@ from typing import Literal
 import pdfplumber
 import pypdf
 from pydantic import BaseModel, ConfigDict
-from pypdf.errors import FileNotDecryptedError, PdfReadError
+from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
 
 from extractors.ocr import ocr_pages
 from medlicense.errors import DocumentError
@@ -74,7 +74,20 @@ def read_pdf(
         raise
     except FileNotDecryptedError as exc:
         raise DocumentError("the PDF is encrypted", code="document.encrypted") from exc
-    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
+    except LimitReachedError as exc:
+        # pypdf's own guard against page trees nested to exhaust the stack.
+        raise DocumentError(
+            f"the PDF page tree is too deep: {exc}", code="document.too_deep"
+        ) from exc
+    except (
+        PdfReadError,
+        PyPdfError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        RecursionError,
+    ) as exc:
         raise DocumentError(f"the PDF cannot be parsed: {exc}", code="document.malformed") from exc
     if count == 0:
         raise DocumentError("the PDF has no pages", code="document.no_pages")

@@ -5,6 +5,10 @@ task; it runs without Prefect and without storage.  A package is *rejected*
 when nothing in it can be read (the reason is the most telling document code);
 unreadable files inside an otherwise readable package become findings and, if
 they were needed, missing documents.
+
+Each file is read under a time limit (:mod:`extractors.reader`); the fields
+read from the documents are then cross-checked (:mod:`medlicense.crosscheck`)
+and the application corrects request.json for the completeness evaluation.
 """
 
 from __future__ import annotations
@@ -12,10 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from extractors.classify import segment_pages
 from extractors.package import Limits, OpenedPackage, open_folder, open_package
-from extractors.pdf import read_pdf
-from medlicense.errors import DocumentError, PackageError
+from extractors.reader import read_file
+from medlicense.crosscheck import crosscheck, effective_request
+from medlicense.errors import PackageError
 from medlicense.models import (
     ApplicationRequest,
     DocumentInfo,
@@ -60,38 +64,27 @@ def read_documents(
     documents: list[DocumentInfo] = []
     findings: list[Finding] = []
     for file in opened.files:
-        try:
-            pdf = read_pdf(file.data, max_pages=limits.max_pages)
-        except DocumentError as exc:
+        result = read_file(
+            file.name,
+            file.data,
+            file.sha256,
+            max_pages=limits.max_pages,
+            timeout=limits.file_timeout,
+        )
+        if result.error_code is not None:
             documents.append(DocumentInfo(file=file.name, kind=None, pages=0, sha256=file.sha256))
             findings.append(
                 Finding(
-                    code=exc.code,
-                    message=exc.message,
+                    code=result.error_code,
+                    message=result.error_message or result.error_code,
                     severity=Severity.BLOCKING,
                     document=file.name,
                 )
             )
             continue
-        segments = segment_pages([p.text for p in pdf.pages])
-        for seg in segments:
-            span = pdf.pages[seg.first_page - 1 : seg.last_page]
-            chars = sum(len(p.text) for p in span)
-            documents.append(
-                DocumentInfo(
-                    file=file.name,
-                    kind=seg.kind,
-                    pages=seg.last_page - seg.first_page + 1,
-                    sha256=file.sha256,
-                    confidence=seg.confidence,
-                    evidence=seg.evidence,
-                    language=seg.language,
-                    page_range=(seg.first_page, seg.last_page) if len(segments) > 1 else None,
-                    text_chars=chars,
-                    ocr_pages=sum(1 for p in span if p.ocr),
-                )
-            )
-            if seg.kind is None:
+        for doc in result.documents:
+            documents.append(doc)
+            if doc.kind is None:
                 findings.append(
                     Finding(
                         code="document.unrecognised",
@@ -126,18 +119,21 @@ def judge(
             reason=reason,
             request=request,
         )
-    moment = request.submitted_at or received_at or dt.datetime.now(dt.UTC)
+    # The application, when readable, says what is asked for; request.json fills the rest.
+    effective = effective_request(opened.request, documents)
+    moment = effective.submitted_at or received_at or dt.datetime.now(dt.UTC)
     edition = rulebook.edition_for(moment)
-    found = {d.kind for d in documents if d.kind is not None}
-    verdict = evaluate(edition, request, found)
+    found = [d.kind for d in documents if d.kind is not None]
+    verdict = evaluate(edition, effective, found)
+    checks = crosscheck(opened.request, documents, edition, on=moment.date())
     return PackageVerdict(
         package=opened.name,
         package_sha256=opened.sha256,
         outcome=Outcome.ACCEPTED if verdict.complete else Outcome.REFUSED,
         missing=verdict.missing,
-        findings=(*findings, *verdict.findings),
+        findings=(*findings, *checks, *verdict.findings),
         documents=tuple(documents),
-        request=request,
+        request=effective,
         edition=edition.id,
     )
 

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from extractors.fields import DocumentFields
+
 Language = Literal["kk", "ru"]
 
 
@@ -94,6 +96,7 @@ class DocumentInfo(_Frozen):
     page_range: tuple[int, int] | None = None  # 1-based, inclusive, inside ``file``
     text_chars: int = 0
     ocr_pages: int = 0  # pages read by OCR because they had no text layer
+    fields: DocumentFields | None = None  # what the document says (extractors/fields.py)
 
 
 class PackageVerdict(_Frozen):

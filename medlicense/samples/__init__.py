@@ -20,13 +20,15 @@ API::
 Document codes (shared with the rules core): ``application``, ``fee_payment``,
 ``qualification_form``, ``diploma``, ``specialist_certificate``,
 ``premises_title``, ``equipment_list``, ``sanitary_conclusion``, ``proxy``,
-``change_evidence``.  Required sets: :func:`required_documents`.
+``change_evidence``.  Documents drawn into a package: :func:`required_documents`;
+documents expected in the truth: the rules core (``missing`` above).
 
 ``truth.json`` maps each package file name to::
 
     {
       "outcome": "accepted" | "refused" | "rejected",
-      "missing": ["diploma", ...],          # required codes not readable in the package
+      "missing": ["diploma", ...],          # required codes (per medlicense.rules.evaluate)
+                                            # not readable in the package
       "findings": ["fee.underpaid", ...],   # fee.underpaid, fee.paid_by_other,
                                             # id.checksum, request.mismatch, document.*
       "reason": null | "package.empty" | "package.nested_archive"

@@ -154,11 +154,15 @@ def draw_spec(scenario: Scenario, rng: random.Random, mix: Mix, bad_index: int =
         spec = _variations(rng, mix, kind, scenario, findings=False)
         # Leaving out the application is rarer, and then request.json must say
         # what the package is for.
-        if len(spec.required()) < 2:
-            # A duplicate paid through the gateway needs only the application;
-            # let it pay by receipt so there is something else to leave out.
+        # Whether the rules require change_evidence depends on the re-issue ground,
+        # drawn later (make_case); leaving it out alone might not make the package
+        # incomplete, so it is never the document an incomplete package relies on.
+        omissible = [c for c in spec.required() if c not in ("application", "change_evidence")]
+        if not omissible:
+            # A duplicate (or re-issue) paid through the gateway has nothing else
+            # to leave out; let it pay by receipt.
             spec = _with(spec, gateway=False, gateway_print=False)
-        candidates = [c for c in spec.required() if c != "application"]
+        candidates = [c for c in spec.required() if c not in ("application", "change_evidence")]
         request_json = spec.request_json
         if rng.random() < 0.12:
             candidates.append("application")

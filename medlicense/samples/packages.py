@@ -10,10 +10,17 @@ Truth rules (what the expected verdict is derived from):
 * ``outcome`` depends only on readability and completeness: a package-level
   fault (``package.empty``, ``package.nested_archive``) or a package whose PDFs
   are *all* unreadable is ``rejected`` with ``reason`` = that code (for several
-  unreadable files: the first by file name).  Otherwise a document that cannot
-  be read (encrypted, truncated, not a PDF) simply does not count: its kind is
-  missing if nothing else supplies it, and a finding with the fault code is
-  listed.  Missing required documents give ``refused``; else ``accepted``.
+  unreadable files: the first by file name) and every file's fault listed in
+  ``findings``.  Otherwise a document that cannot be read (encrypted,
+  truncated, not a PDF) simply does not count: its kind is missing if nothing
+  else supplies it, and a finding with the fault code is listed.
+* ``missing`` is what the rules core (:func:`medlicense.rules.evaluate`, edition
+  of the submission date) says is required and not readable in the package —
+  the rules data is the one authority, so e.g. change_evidence is only missing
+  for the re-issue grounds that need it.  Missing gives ``refused``; else
+  ``accepted``.
+* re-issue grounds in the request are the rules data's codes
+  (:func:`rules_ground`).
 * ``findings`` never change the outcome here; they are the cross-checks a
   reviewer would raise (``fee.underpaid``, ``fee.paid_by_other``,
   ``id.checksum``, ``request.mismatch``, ``document.*``).  A finding is only
@@ -90,6 +97,33 @@ SCANNABLE: frozenset[str] = frozenset(
         "change_evidence",
     }
 )
+
+
+def rules_ground(ground: str | None, entity: bool) -> str | None:
+    """The rules data's re-issue ground code for the generator's kind of change.
+
+    The generator draws a name change or an address change; the editions name the
+    grounds (``medlicense/rules/data/editions``), and a name change is a different
+    ground for an entity than for a person.
+    """
+    if ground is None:
+        return None
+    if ground == "address_change":
+        return "object_address"
+    return "licensee_name_or_address" if entity else "individual_name"
+
+
+def rules_missing(request: ApplicationRequest, present: set[str]) -> list[str]:
+    """Required document codes not in ``present``, as the rules core decides them.
+
+    The truth asks :func:`medlicense.rules.evaluate` rather than keeping its own
+    table, so the expected verdicts follow the rules data when staff correct it.
+    """
+    from medlicense.rules import evaluate, load_rulebook
+
+    moment = request.submitted_at or dt.datetime(2026, 1, 12, tzinfo=KZ_TIME)
+    edition = load_rulebook().edition_for(moment)
+    return [m.code for m in evaluate(edition, request, sorted(present)).missing]
 
 
 def fee_due(kind: RequestKind) -> int:
@@ -356,6 +390,9 @@ def make_case(
         # Typical mistakes: last year's MCI, the re-issue rate, or a part payment.
         fee_amount = rng.choice((FEE_MCI[spec.kind] * 3932, MCI_2026, due - MCI_2026 * 2, due // 2))
         fee_amount = min(fee_amount, due - 1) if fee_amount < due else due - MCI_2026 // 2
+        # "two MCI short" of a one-MCI re-issue fee would be negative: pay half instead.
+        if fee_amount <= 0:
+            fee_amount = due // 2
     applicant_name_lang = {
         "kk": (f"«{org_name}» ЖШС" if org_name else head.full),
         "ru": (f"ТОО «{org_name}»" if org_name else head.full),
@@ -449,7 +486,7 @@ def make_case(
         places=tuple(p.text(lang) for p in places) if spec.kind is RequestKind.ISSUE else (),
         payment_gateway_ref=case.gateway_ref,
         license_number=license_number,
-        reissue_ground=ground,
+        reissue_ground=rules_ground(ground, entity),
         channel=Channel.PORTAL,
         submitted_at=submitted_at,
         language=lang,
@@ -738,14 +775,17 @@ def render_package(spec: PackageSpec) -> BuiltPackage:
         )
     if not readable_files:
         first = min(files, key=lambda f: f.name)
+        # Every unreadable file is reported with its own code, the first is the reason.
+        faults = [f.docs[0].fault or "" for f in sorted(files, key=lambda f: f.name)]
         return BuiltPackage(
-            _zip(members, when), truth("rejected", reason=first.docs[0].fault, documents=documents)
+            _zip(members, when),
+            truth("rejected", reason=first.docs[0].fault, findings=faults, documents=documents),
         )
 
     readable = {d.code for f in readable_files for d in f.docs}
-    # Scans carry no text; they still count as present (the pipeline may OCR or
-    # accept them by layout), so ``missing`` ignores scanning.
-    missing = [c for c in spec.required() if c not in readable]
+    # Scans carry no text; they still count as present (the pipeline OCRs
+    # them), so ``missing`` ignores scanning.
+    missing = rules_missing(true_request, readable)
     findings: list[str] = []
     app_ok = "application" in readable
     fee_ok = "fee_payment" in readable
