@@ -9,7 +9,10 @@ specific Kazakh letters gets exercised.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Final
+
+from medlicense.rules import load_rulebook
 
 Pair = tuple[str, str]
 
@@ -173,39 +176,24 @@ SERVICE: Final[Pair] = (
 ACTIVITY: Final[Pair] = ("Медициналық қызмет", "Медицинская деятельность")
 
 # Subtype codes follow BRIEF section 9 (placeholder taxonomy).
-SUBTYPES: Final[dict[str, Pair]] = {
-    "outpatient": (
-        "Амбулаториялық-емханалық көмек (алғашқы медициналық-санитариялық, "
-        "консультациялық-диагностикалық)",
-        "Амбулаторно-поликлиническая помощь (первичная медико-санитарная, "
-        "консультативно-диагностическая)",
-    ),
-    "inpatient": ("Стационарлық көмек", "Стационарная помощь"),
-    "day_hospital": ("Стационарды алмастыратын көмек", "Стационарозамещающая помощь"),
-    "emergency": (
-        "Жедел медициналық көмек және санитариялық авиация",
-        "Скорая медицинская помощь и медицинская авиация",
-    ),
-    "rehabilitation": (
-        "Қалпына келтіру емі және медициналық оңалту",
-        "Восстановительное лечение и медицинская реабилитация",
-    ),
-    "palliative": (
-        "Паллиативтік көмек және мейірбике күтімі",
-        "Паллиативная помощь и сестринский уход",
-    ),
-    "traditional": ("Дәстүрлі медицина", "Традиционная медицина"),
-    "blood": ("Қан қызметі", "Служба крови"),
-    "pathology": ("Патологиялық анатомия", "Патологическая анатомия"),
-    "examinations": ("Медициналық сараптамалар", "Медицинские экспертизы"),
-    "laboratory": ("Зертханалық диагностика", "Лабораторная диагностика"),
-}
+# Generated submissions fall in the first half of 2026 (see packages.py).
+SUBMISSION_DATE: Final = dt.date(2026, 1, 12)
+
+
+def _edition_subtypes() -> dict[str, Pair]:
+    # The rules data is the authority on the nomenclature; generated packages ask
+    # for subtypes by the codes and names of the edition their date falls in.
+    edition = load_rulebook().edition_for(SUBMISSION_DATE)
+    return {s.code: (s.name.kk, s.name.ru) for s in edition.subtypes}
+
+
+SUBTYPES: Final[dict[str, Pair]] = _edition_subtypes()
 # Subtypes an individual practitioner plausibly asks for.
 INDIVIDUAL_SUBTYPES: Final[tuple[str, ...]] = (
-    "outpatient",
-    "traditional",
+    "outpatient_primary",
+    "traditional_medicine",
     "rehabilitation",
-    "examinations",
+    "medical_examinations",
 )
 
 # (kk, ru, needs higher education)

@@ -79,7 +79,7 @@ def test_payment_fields(seed: int) -> None:
 
 @pytest.mark.parametrize("style", range(len(STYLES)))
 def test_qualification_form_staff_and_subtypes(style: int) -> None:
-    case = _case(21, "ru", subtypes=("inpatient", "laboratory"))
+    case = _case(21, "ru", subtypes=("inpatient", "laboratory_diagnostics"))
     fields = _read("qualification_form", case, "ru", style)
     assert isinstance(fields, QualificationFields)
     assert fields.subtypes == ("Стационарная помощь", "Лабораторная диагностика")
