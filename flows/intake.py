@@ -1,60 +1,43 @@
-"""The intake batch flow: new portal uploads in, receipts out.
+"""The intake batch flow: new portal uploads in, receipts out, accepted ones on to review.
 
-Orchestration only: which packages are new, one task per package, retries, and
-a per-batch table in the Prefect UI.  The work is
-:func:`medlicense.processing.process_package`, which runs and is tested without
-Prefect.
+Orchestration only: which packages are new, one task per package on a pool of
+worker processes (reading PDFs, rendering and signing are CPU-bound), retries,
+a per-batch table in the Prefect UI, and one review run per accepted
+application.  The work is :func:`medlicense.processing.process_package`, which
+runs and is tested without Prefect.
+
+Exactly once: a package is claimed (create-only ``claims/<app-id>.json``) by the
+run that processes it, so overlapping runs skip each other's packages; a retry
+of the same run holds its own claim; a claim left by a killed run is taken over
+after ``claim_stale_seconds``, which is safe because every later write is
+create-only or rewrites the same bytes.  Review runs are started with an
+idempotency key per application, so a repeated start returns the same run.
 """
 
 from __future__ import annotations
 
-import atexit
 import datetime as dt
-import threading
-from contextlib import ExitStack
-from functools import lru_cache
 
-from prefect import flow, get_run_logger, task
+from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import create_table_artifact
-from prefect.client.schemas.objects import State
+from prefect.runtime import flow_run
+from prefect.task_runners import ProcessPoolTaskRunner
 
-from medlicense.errors import MedLicenseError, StorageUnavailable, TimestampError
+from medlicense.errors import MedLicenseError
 from medlicense.models import ReceiptResult
-from medlicense.processing import IntakeContext, intake_context, list_new_packages, process_package
-from medlicense.settings import get_settings
+from medlicense.processing import claim_package, list_new_packages, process_package
+from medlicense.register import Registry
+from medlicense.settings import Settings, get_settings
 from storage.client import ObjectStore
 
-_stack = ExitStack()
-atexit.register(_stack.close)
-_context_lock = threading.Lock()
+from .context import RETRY_DELAYS, REVIEW_FLOW, retry_transient, worker_context
 
 
-@lru_cache(maxsize=1)
-def _build_context() -> IntakeContext:
-    return _stack.enter_context(intake_context(get_settings()))
+def review_deployment_name(settings: Settings) -> str:
+    return f"{REVIEW_FLOW}/{settings.deployment_prefix}-review"
 
 
-def _context() -> IntakeContext:
-    # Built once per worker process: the signing key is parsed once, the
-    # renderer's fonts and stylesheets are loaded once, the dev TSA starts once.
-    # The lock matters: task threads start together, and two half-built contexts
-    # would each create the development PKI over the other's files.
-    with _context_lock:
-        return _build_context()
-
-
-def _retry_transient(task: object, task_run: object, state: State) -> bool:
-    """Retry only what can heal by itself: storage and TSA outages."""
-    try:
-        state.result()
-    except (StorageUnavailable, TimestampError):
-        return True
-    except Exception:
-        return False
-    return False
-
-
-@task(name="list-new-packages", retries=3, retry_delay_seconds=[1, 5, 15])
+@task(name="list-new-packages", retries=3, retry_delay_seconds=RETRY_DELAYS)
 def find_new_packages() -> list[str]:
     settings = get_settings()
     return list_new_packages(ObjectStore.from_settings(settings), settings)
@@ -64,36 +47,91 @@ def find_new_packages() -> list[str]:
     name="process-package",
     task_run_name="package {key}",
     retries=3,
-    retry_delay_seconds=[2, 10, 30],
-    retry_condition_fn=_retry_transient,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_transient,
 )
-def process_package_task(key: str) -> ReceiptResult:
-    return process_package(_context(), key)
+def process_package_task(key: str, owner: str) -> ReceiptResult | None:
+    ctx = worker_context()
+    if not claim_package(ctx.store, ctx.settings, key, owner):
+        return None  # another intake run is on it
+    return process_package(ctx, key)
+
+
+@task(name="start-reviews", retries=3, retry_delay_seconds=RETRY_DELAYS)
+def start_reviews() -> list[str]:
+    """One review run per queued application; returns the applications handed over."""
+    from prefect.deployments import run_deployment
+    from prefect.exceptions import ObjectNotFound as PrefectObjectNotFound
+
+    logger = get_run_logger()
+    settings = get_settings()
+    registry = Registry(ObjectStore.from_settings(settings), settings)
+    started = []
+    for app_id in registry.queued_reviews():
+        try:
+            run_deployment(
+                review_deployment_name(settings),
+                parameters={"app_id": app_id},
+                flow_run_name=f"review {app_id}",
+                idempotency_key=f"review-{app_id}",
+                tags=["review", app_id],
+                timeout=0,
+                as_subflow=False,
+            )
+        except PrefectObjectNotFound:
+            # Nothing serves the review deployment yet: the queue keeps the application
+            # and the next intake run after `medlicense serve` starts its review.
+            logger.warning(
+                "deployment %s not found; %d application(s) stay queued for review",
+                review_deployment_name(settings),
+                len(registry.queued_reviews()),
+            )
+            break
+        registry.dequeue_review(app_id)
+        started.append(app_id)
+    return started
 
 
 def _batch_name() -> str:
     return f"intake {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}Z"
 
 
-@flow(name="intake-batch", flow_run_name=_batch_name, log_prints=True)
+# Every core of the machine (or PREFECT_TASKS_RUNNER_PROCESS_POOL_MAX_WORKERS);
+# each worker process builds its context (key, fonts, rules) once.
+@flow(
+    name="intake-batch",
+    flow_run_name=_batch_name,
+    log_prints=True,
+    # The decorator's annotation is invariant in the future type; the pool runner fits.
+    task_runner=ProcessPoolTaskRunner(),  # type: ignore[arg-type]
+)
 def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
     logger = get_run_logger()
     keys = find_new_packages()
     if limit is not None:
         keys = keys[:limit]
     logger.info("%d new package(s)", len(keys))
-    futures = process_package_task.map(keys)
+    owner = str(flow_run.id or "local")
+    futures = process_package_task.map(keys, owner=unmapped(owner))
     results: list[ReceiptResult] = []
     for key, future in zip(keys, futures, strict=True):
         try:
-            results.append(future.result())
+            result = future.result()
         except MedLicenseError as exc:
             # The task run stays Failed in the UI with this code; the batch goes on.
             logger.error("package %s failed: %s", key, exc)
             results.append(ReceiptResult(package=key, error=exc.code))
+            continue
         except Exception as exc:
             logger.error("package %s failed unexpectedly: %r", key, exc)
             results.append(ReceiptResult(package=key, error="internal.unexpected"))
+            continue
+        if result is None:
+            logger.info("package %s is being processed by another intake run", key)
+        else:
+            results.append(result)
+    started = start_reviews()
+    logger.info("%d review run(s) started", len(started))
     create_table_artifact(
         key="intake-batch",
         table=[
@@ -106,6 +144,6 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
             }
             for r in results
         ],
-        description=f"Intake batch: {len(results)} package(s)",
+        description=f"Intake batch: {len(results)} package(s), {len(started)} review(s) started",
     )
     return results

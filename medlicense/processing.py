@@ -11,6 +11,9 @@ Object layout (artifacts bucket)::
     applications/<app-id>/package/<upload file name>   original bytes, as received
     applications/<app-id>/verdict.json                  what the check found
     applications/<app-id>/receipt-<number>.pdf          signed receipt (kk + ru)
+    applications/<app-id>/application.json              accepted only: what the review starts from
+    claims/<app-id>.json                                which intake run is processing it
+    queue/review/<app-id>.json                          accepted, its review run not started yet
     processed/<app-id>.json                             outcome; its presence ends processing
 
 Unreadable packages go to the quarantine bucket (``<app-id>/<file>`` and
@@ -24,6 +27,7 @@ import datetime as dt
 import hashlib
 import json
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -32,7 +36,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from medlicense.errors import ObjectExists, SigningError
+from medlicense.errors import ObjectExists, PackageError, RulesError, SigningError
 from medlicense.intake import check_package_bytes
 from medlicense.models import Outcome, PackageVerdict, ReceiptResult
 from medlicense.rules import Rulebook, load_rulebook
@@ -72,13 +76,19 @@ class IntakeContext:
     renderer: Renderer
     signer: PdfSigner
     rulebook: Rulebook
+    # The head signs the results of the service (item 6, step 4); the clerk's key
+    # signs receipts.  None: the same key signs both.
+    head_signer: PdfSigner | None = None
     _sign_lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def sign(self, pdf: bytes, *, document_type: str, document_number: str) -> bytes:
+    def sign(
+        self, pdf: bytes, *, document_type: str, document_number: str, as_head: bool = False
+    ) -> bytes:
         """Sign as the document type's profile says (PAdES level, visible stamp, reason)."""
+        signer = self.head_signer if as_head and self.head_signer is not None else self.signer
         # One PdfSigner is not thread-safe; signing is short next to rendering.
         with self._sign_lock:
-            return self.signer.sign_document(
+            return signer.sign_document(
                 pdf,
                 document_type=document_type,
                 document_number=document_number,
@@ -100,7 +110,8 @@ def start_dev_pki_services(settings: Settings, pki: PkiPaths, stack: ExitStack) 
     """TSA, OCSP and CRL of the development PKI on their configured port; returns the TSA URL.
 
     Several worker processes share one port: the first binds it, the others find
-    it answering and use it.
+    it answering and use it.  The process that binds it serves it until it exits,
+    so long-lived processes (``medlicense serve``, the demo) start it first.
     """
     services = LocalPkiServices(
         pki,
@@ -109,15 +120,22 @@ def start_dev_pki_services(settings: Settings, pki: PkiPaths, stack: ExitStack) 
         port=settings.pki_services_port,
     )
     base = services_url(settings)
-    try:
-        stack.enter_context(services)
-    except SigningError:
+    # The port may be held by a process that is starting or shutting down; give
+    # it a few seconds to either answer or free the port.
+    for attempt in range(20):
         try:
-            answered = httpx.get(f"{base}{CRL_PATH}", timeout=2.0).status_code == 200
-        except httpx.HTTPError:
-            answered = False
-        if not answered:
-            raise
+            stack.enter_context(services)
+            break
+        except SigningError:
+            try:
+                answered = httpx.get(f"{base}{CRL_PATH}", timeout=2.0).status_code == 200
+            except httpx.HTTPError:
+                answered = False
+            if answered:
+                break
+            if attempt == 19:
+                raise
+            time.sleep(0.5)
     return f"{base}{TSA_PATH}"
 
 
@@ -135,12 +153,21 @@ def intake_context(settings: Settings) -> Iterator[IntakeContext]:
             tsa_url=tsa_url,
             trust_roots=roots,
         )
+        head_signer = None
+        if settings.resolved_head_pkcs12 != settings.resolved_signer_pkcs12:
+            head_signer = PdfSigner.from_pkcs12(
+                settings.resolved_head_pkcs12,
+                settings.resolved_head_passphrase,
+                tsa_url=tsa_url,
+                trust_roots=roots,
+            )
         yield IntakeContext(
             settings=settings,
             store=ObjectStore.from_settings(settings),
             renderer=Renderer(),
             signer=signer,
             rulebook=load_rulebook(settings.rules_dir),
+            head_signer=head_signer,
         )
 
 
@@ -152,6 +179,17 @@ def list_new_packages(store: ObjectStore, settings: Settings) -> list[str]:
         for key in sorted(store.list_keys(settings.bucket_uploads, settings.uploads_prefix))
         if not key.endswith("/") and application_id(key) not in done
     ]
+
+
+def claim_package(
+    store: ObjectStore, settings: Settings, key: str, owner: str, *, now: dt.datetime | None = None
+) -> bool:
+    """Whether the intake run ``owner`` may process ``key`` (see :meth:`Registry.claim_package`)."""
+    from medlicense.register import Registry
+
+    return Registry(store, settings).claim_package(
+        application_id(key), owner, now or dt.datetime.now(dt.UTC)
+    )
 
 
 def process_package(
@@ -213,6 +251,17 @@ def process_package(
             receipt_number=number,
             receipt_keys=(receipt_key,),
         )
+        if verdict.outcome is Outcome.ACCEPTED:
+            hand_over_for_review(
+                ctx,
+                key,
+                data,
+                verdict,
+                number,
+                receipt_key,
+                f"{base}/package/{file_name}",
+                received,
+            )
     try:
         store.put_bytes(
             s.bucket_artifacts,
@@ -224,6 +273,76 @@ def process_package(
     except ObjectExists:
         return ReceiptResult.model_validate_json(store.get_bytes(s.bucket_artifacts, marker))
     return result
+
+
+def hand_over_for_review(
+    ctx: IntakeContext,
+    key: str,
+    data: bytes,
+    verdict: PackageVerdict,
+    number: str,
+    receipt_key: str,
+    package_key: str,
+    received: dt.datetime,
+) -> None:
+    """Registration done (item 6, step 1): the documents, the application file, its first
+    step and the review queue.
+
+    All of it happens before the "processed" marker, so a run that dies here is
+    repeated, and each write keeps its first version (or the same bytes) on a repeat.
+    """
+    from extractors.package import open_package
+    from medlicense.records import ApplicationFile, AppState, StepEvent
+    from medlicense.register import Registry
+
+    reg = Registry(ctx.store, ctx.settings)
+    # Each document on its own, so the executor's form can link to it.
+    with contextlib.suppress(PackageError):
+        for doc in open_package(data, PurePosixPath(key).name).files:
+            ctx.store.put_bytes(
+                ctx.settings.bucket_artifacts,
+                f"applications/{application_id(key)}/documents/{doc.name}",
+                doc.data,
+                content_type=_guess(doc.name),
+            )
+    app = reg.save_application(
+        ApplicationFile(
+            app_id=application_id(key),
+            upload_key=key,
+            received_at=received,
+            receipt_number=number,
+            receipt_key=receipt_key,
+            verdict=verdict,
+            package_key=package_key,
+        )
+    )
+    edition = (
+        ctx.rulebook.edition(verdict.edition)
+        if verdict.edition
+        else ctx.rulebook.edition_for(received)
+    )
+    try:
+        deadline = ctx.rulebook.calendar().step_deadline(
+            edition, "provider.register", app.received_at, verdict.request.kind
+        )
+    except RulesError:
+        deadline = None
+    # The package is registered the moment it is read: receipt and step share the time.
+    at = app.received_at
+    reg.record_event(
+        app.app_id,
+        StepEvent(
+            key="register",
+            step="provider.register",
+            actor=ctx.settings.clerk_name,
+            at=at,
+            due_by=deadline.due_by if deadline else None,
+            overdue=deadline is not None and at > deadline.due_by,
+            state=AppState.ACCEPTED,
+            detail=f"receipt {number}",
+        ),
+    )
+    reg.enqueue_review(app.app_id, at)
 
 
 def receipt_data(

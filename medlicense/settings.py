@@ -93,7 +93,32 @@ class Settings(BaseSettings):
         description="Database of the local Prefect server; empty: SQLite under data_dir. "
         "Production: postgresql+asyncpg://user@host:5432/prefect",
     )
-    review_policy: Literal["manual", "auto"] = "manual"
+    # --- operator workflow (flows/review.py, flows/deploy.py) ---------------------------
+    review_policy: Literal["manual", "auto"] = Field(
+        "manual",
+        description="manual: every accepted application waits for the executor's form; "
+        "auto (demo, benchmarks): approve when the automated checks found nothing.",
+    )
+    intake_cron: str = Field("*/15 * * * *", description="Schedule of the intake deployment.")
+    # A claim older than this is taken to belong to a crashed run and is taken over;
+    # every write after the claim is idempotent, so a takeover cannot duplicate.
+    claim_stale_seconds: int = Field(1800, ge=0)
+    head_confirmation: bool = Field(
+        False, description="Item 6 step 4: the head confirms an unsigned draft before signing."
+    )
+    head_name: str = "Басшы"
+    executor_name: str = "Жауапты орындаушы"
+    head_pkcs12: Path | None = Field(
+        None, description="The head's signing key; default: the provider's signer key."
+    )
+    head_passphrase: SecretStr | None = Field(
+        None, description="Passphrase of head_pkcs12; default: signer_passphrase."
+    )
+    # {yy}: two-digit year, {year}: four digits, {seq}: the number within the year.
+    license_number_format: str = "KZ{yy:02d}-{seq:04d}"
+    deployment_prefix: str = Field(
+        "medlicense", description="Deployments are named <flow>/<prefix>-<flow>."
+    )
 
     @property
     def resolved_pki_dir(self) -> Path:
@@ -102,6 +127,17 @@ class Settings(BaseSettings):
     @property
     def resolved_signer_pkcs12(self) -> Path:
         return self.signer_pkcs12 or self.resolved_pki_dir / "signer.p12"
+
+    @property
+    def resolved_head_pkcs12(self) -> Path:
+        return self.head_pkcs12 or self.resolved_signer_pkcs12
+
+    @property
+    def resolved_head_passphrase(self) -> SecretStr:
+        return self.head_passphrase or self.signer_passphrase
+
+    def license_number(self, year: int, seq: int) -> str:
+        return self.license_number_format.format(year=year, yy=year % 100, seq=seq)
 
     @property
     def weed_dir(self) -> Path:

@@ -18,7 +18,11 @@ from storage.client import ObjectStore
 def prefect_harness(s3_server: Settings) -> Iterator[None]:
     from prefect.testing.utilities import prefect_test_harness
 
-    with prefect_test_harness(server_startup_timeout=120):
+    from flows.context import dev_pki_services
+
+    # The intake's worker processes exit with the run; the development OCSP
+    # responder that pdfsig asks afterwards must live as long as the tests.
+    with dev_pki_services(s3_server), prefect_test_harness(server_startup_timeout=120):
         yield
 
 
@@ -105,7 +109,9 @@ def test_receipts_pass_poppler_pdfsig_with_the_dev_root_trusted(
     key = next(k for r in first_run for k in r.receipt_keys)
     path = tmp_path / "receipt.pdf"
     path.write_bytes(store.get_bytes(s3_server.bucket_artifacts, key))
-    out = subprocess.run(["pdfsig", "-nssdir", f"sql:{db}", str(path)], capture_output=True, text=True)
+    out = subprocess.run(
+        ["pdfsig", "-nssdir", f"sql:{db}", str(path)], capture_output=True, text=True
+    )
     assert "Signature is Valid" in out.stdout, out.stdout + out.stderr
     assert "Certificate is Trusted" in out.stdout, out.stdout
 

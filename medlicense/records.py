@@ -1,0 +1,144 @@
+"""Typed records of the operator workflow: what the review and issue steps pass and store.
+
+They are JSON objects in the artifacts bucket (see :mod:`medlicense.register` for
+the keys) and the parameters and results of the Prefect tasks, so every field is
+plain data that survives a round trip through JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from medlicense.models import PackageVerdict, RequestKind
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class AppState(StrEnum):
+    ACCEPTED = "accepted"  # receipt of acceptance issued, waiting for an executor
+    IN_REVIEW = "in_review"  # executor assigned, the review form is open
+    AWAITING_HEAD = "awaiting_head"  # draft prepared, waiting for the head's confirmation
+    APPROVED = "approved"  # decision taken, documents being produced
+    ISSUED = "issued"  # license / re-issued license / duplicate signed, stored, registered
+    REFUSED = "refused"  # reasoned refusal signed and stored
+
+
+class StepEvent(_Record):
+    """One step of the regulation done by someone, against its time limit.
+
+    ``step`` is the edition's step id (``provider.review`` …); ``key`` makes it
+    unique inside the application when a step can happen more than once (a
+    second review round after the head sent a draft back).
+    """
+
+    key: str
+    step: str
+    actor: str
+    at: dt.datetime
+    due_by: dt.datetime | None = None
+    overdue: bool = False
+    state: AppState
+    detail: str = ""
+
+
+class ApplicationFile(_Record):
+    """What intake knows about an accepted package; the review starts from it."""
+
+    app_id: str
+    upload_key: str
+    received_at: dt.datetime
+    receipt_number: str
+    receipt_key: str
+    verdict: PackageVerdict
+    package_key: str
+
+
+class ApplicationRecord(_Record):
+    """The state of one application and who did what when (``record.json``)."""
+
+    app_id: str
+    state: AppState
+    kind: RequestKind
+    applicant_name: str | None = None
+    review_due_by: dt.datetime | None = None
+    license_number: str | None = None
+    result_keys: tuple[str, ...] = ()
+    history: tuple[StepEvent, ...] = ()
+
+
+class Decision(StrEnum):
+    APPROVE = "approve"
+    REFUSE = "refuse"
+
+
+class ReviewDecision(_Record):
+    """The executor's decision, whatever brought it (UI form, terminal, auto policy)."""
+
+    decision: Decision
+    actor: str
+    grounds: tuple[str, ...] = ()
+    reasoning: str = ""
+    subtypes: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    licensee_address: str | None = None
+
+
+class HeadDecision(_Record):
+    confirmed: bool
+    actor: str
+    comment: str = ""
+
+
+class NumberClaim(_Record):
+    """A create-only claim of one number in a sequence, bound to one application."""
+
+    number: str
+    seq: int
+    scope: str  # the sequence: a year for license numbers, a license for duplicates
+    app_id: str
+    claimed_at: dt.datetime
+
+
+class LicenseEntry(_Record):
+    """One license in the register (``register/licenses/<number>/entry.json``)."""
+
+    number: str
+    app_id: str
+    kind: Literal["issue", "reissue"]
+    licensee_kind: str
+    licensee_name: str
+    licensee_iin_bin: str
+    licensee_address: str
+    subtypes: tuple[str, ...]
+    places: tuple[str, ...]
+    issued_at: dt.datetime
+    first_issued_on: dt.date
+    previous_number: str | None = None
+    appendix_number: str = "001"
+    license_key: str
+    appendix_key: str
+
+
+class DuplicateEntry(_Record):
+    number: str  # the license's own number: a duplicate keeps it
+    duplicate_no: int
+    app_id: str
+    issued_at: dt.datetime
+    # Not "keys": Prefect treats a model with a keys attribute as a mapping.
+    documents: tuple[str, ...]
+
+
+class ServiceResult(_Record):
+    """What one application ended with (``applications/<app-id>/result.json``)."""
+
+    app_id: str
+    outcome: Literal["issued", "reissued", "duplicate", "refused"]
+    number: str
+    documents: tuple[str, ...] = Field(min_length=1)  # object keys of the signed documents
+    issued_at: dt.datetime

@@ -1,0 +1,325 @@
+"""The application records and the license register, as JSON objects in the artifacts bucket.
+
+Nothing here holds a lock or a database transaction: every fact is written once
+under a key of its own with a create-only write (``If-None-Match: *``), so two
+runs racing for the same fact cannot both win, and a run repeating a step after
+a crash finds its earlier write and keeps it.  The only object ever rewritten is
+``record.json``, a view rebuilt from the immutable objects each time.
+
+Keys (artifacts bucket)::
+
+    claims/<app-id>.json                               intake claim of a package (owner, time)
+    queue/review/<app-id>.json                         accepted, review run not started yet
+    applications/<app-id>/application.json             what intake found (ApplicationFile)
+    applications/<app-id>/events/<key>.json            one step done: who, when, due by
+    applications/<app-id>/record.json                  state + history (a rebuilt view)
+    applications/<app-id>/numbers/<purpose>.json       the number it holds (license, duplicate)
+    applications/<app-id>/numbers/<purpose>.attempt.json scope and lowest sequence it may hold
+    applications/<app-id>/result.json                  the final outcome (ServiceResult)
+    register/numbers/<scope>/<seq>.json                create-only claim of one number
+    register/licenses/<number>/entry.json              a license as issued (LicenseEntry)
+    register/licenses/<number>/replaced-by.json        set once by the re-issue replacing it
+    register/licenses/<number>/duplicates/<n>.json     duplicates issued for it
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from pathlib import PurePosixPath
+from typing import TypeVar
+
+from pydantic import BaseModel
+
+from medlicense.errors import ObjectExists, ObjectNotFound, StorageError, StorageUnavailable
+from medlicense.records import (
+    ApplicationFile,
+    ApplicationRecord,
+    AppState,
+    DuplicateEntry,
+    LicenseEntry,
+    NumberClaim,
+    ServiceResult,
+    StepEvent,
+)
+from medlicense.settings import Settings
+from storage.client import ObjectStore
+
+M = TypeVar("M", bound=BaseModel)
+JSON = "application/json"
+
+
+# The provider's steps of item 6, in the order they happen.
+STEP_ORDER = {
+    step: i
+    for i, step in enumerate(
+        (
+            "provider.register",
+            "provider.assign",
+            "provider.review",
+            "provider.sign",
+            "provider.deliver",
+        )
+    )
+}
+
+
+class IntakeClaim(BaseModel):
+    owner: str
+    at: dt.datetime
+
+
+class QueuedReview(BaseModel):
+    app_id: str
+    queued_at: dt.datetime
+
+
+def app_prefix(app_id: str) -> str:
+    return f"applications/{app_id}"
+
+
+def _scope_name(scope: str) -> str:
+    return scope.replace("/", "_")
+
+
+class Registry:
+    """Reads and create-only writes of workflow records in the artifacts bucket."""
+
+    def __init__(self, store: ObjectStore, settings: Settings) -> None:
+        self.store = store
+        self.settings = settings
+        self.bucket = settings.bucket_artifacts
+
+    # --- generic ---------------------------------------------------------------------
+    def read(self, key: str, model: type[M]) -> M | None:
+        try:
+            data = self.store.get_bytes(self.bucket, key)
+        except ObjectNotFound:
+            return None
+        return model.model_validate_json(data)
+
+    def put(self, key: str, record: BaseModel) -> None:
+        self.store.put_bytes(
+            self.bucket, key, record.model_dump_json(indent=2).encode(), content_type=JSON
+        )
+
+    def put_once(self, key: str, record: M) -> M:
+        """Create ``key`` with ``record``; if it exists, the stored record stands and is returned."""
+        try:
+            self.store.put_bytes(
+                self.bucket,
+                key,
+                record.model_dump_json(indent=2).encode(),
+                content_type=JSON,
+                if_absent=True,
+            )
+        except ObjectExists:
+            stored = self.read(key, type(record))
+            if stored is None:  # deleted in between: nothing else deletes these keys
+                raise
+            return stored
+        return record
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        return self.store.list_keys(self.bucket, prefix)
+
+    def delete(self, key: str) -> None:
+        # The storage client has no delete (outgoing documents are never deleted);
+        # only queue entries are, so the call stays here, mapped to our errors.
+        try:
+            self.store.client.remove_object(self.bucket, key)
+        except Exception as exc:  # minio / urllib3 errors
+            raise StorageUnavailable(f"s3://{self.bucket}/{key}: delete failed: {exc}") from exc
+
+    # --- intake claims and the review queue ------------------------------------------------
+    def claim_package(self, app_id: str, owner: str, now: dt.datetime) -> bool:
+        """True when ``owner`` may process the package: it claimed it, held it, or took over.
+
+        A claim older than ``claim_stale_seconds`` belongs to a run that died;
+        taking it over is safe because every write after the claim is idempotent.
+        """
+        key = f"claims/{app_id}.json"
+        stored = self.put_once(key, IntakeClaim(owner=owner, at=now))
+        if stored.owner == owner:
+            return True
+        age = (now - stored.at).total_seconds()
+        return age >= self.settings.claim_stale_seconds
+
+    def enqueue_review(self, app_id: str, now: dt.datetime) -> None:
+        self.put_once(f"queue/review/{app_id}.json", QueuedReview(app_id=app_id, queued_at=now))
+
+    def queued_reviews(self) -> list[str]:
+        return sorted(PurePosixPath(k).stem for k in self.keys("queue/review/"))
+
+    def dequeue_review(self, app_id: str) -> None:
+        self.delete(f"queue/review/{app_id}.json")
+
+    # --- application records ---------------------------------------------------------------
+    def save_application(self, app: ApplicationFile) -> ApplicationFile:
+        return self.put_once(f"{app_prefix(app.app_id)}/application.json", app)
+
+    def application(self, app_id: str) -> ApplicationFile:
+        app = self.read(f"{app_prefix(app_id)}/application.json", ApplicationFile)
+        if app is None:
+            raise ObjectNotFound(
+                f"application {app_id} has no application.json (not accepted at intake?)",
+                code="register.unknown_application",
+            )
+        return app
+
+    def event(self, app_id: str, key: str) -> StepEvent | None:
+        return self.read(f"{app_prefix(app_id)}/events/{key}.json", StepEvent)
+
+    def record_event(self, app_id: str, event: StepEvent) -> StepEvent:
+        """Store one step once; a repeated step keeps its first record (who and when)."""
+        stored = self.put_once(f"{app_prefix(app_id)}/events/{event.key}.json", event)
+        self.refresh_record(app_id)
+        return stored
+
+    def events(self, app_id: str) -> list[StepEvent]:
+        out = []
+        for key in self.keys(f"{app_prefix(app_id)}/events/"):
+            event = self.read(key, StepEvent)
+            if event is not None:
+                out.append(event)
+        # Same-instant events (a fast machine, a coarse clock) keep the regulation's order.
+        return sorted(out, key=lambda e: (e.at, STEP_ORDER.get(e.step, 99)))
+
+    def result(self, app_id: str) -> ServiceResult | None:
+        return self.read(f"{app_prefix(app_id)}/result.json", ServiceResult)
+
+    def save_result(self, result: ServiceResult) -> ServiceResult:
+        stored = self.put_once(f"{app_prefix(result.app_id)}/result.json", result)
+        self.refresh_record(result.app_id)
+        return stored
+
+    def refresh_record(self, app_id: str) -> ApplicationRecord:
+        """Rebuild ``record.json`` from the immutable objects (the view may lag, never lie)."""
+        app = self.application(app_id)
+        history = tuple(self.events(app_id))
+        result = self.result(app_id)
+        state = history[-1].state if history else AppState.ACCEPTED
+        review = next((e for e in reversed(history) if e.step == "provider.review"), None)
+        record = ApplicationRecord(
+            app_id=app_id,
+            state=state,
+            kind=app.verdict.request.kind,
+            applicant_name=app.verdict.request.applicant_name,
+            review_due_by=review.due_by if review else None,
+            license_number=result.number if result else None,
+            result_keys=result.documents if result else (),
+            history=history,
+        )
+        self.put(f"{app_prefix(app_id)}/record.json", record)
+        return record
+
+    def record(self, app_id: str) -> ApplicationRecord | None:
+        return self.read(f"{app_prefix(app_id)}/record.json", ApplicationRecord)
+
+    # --- number sequences ---------------------------------------------------------------------
+    def held_number(self, app_id: str, binding: str) -> NumberClaim | None:
+        return self.read(f"{app_prefix(app_id)}/numbers/{binding}.json", NumberClaim)
+
+    def allocate(
+        self,
+        scope: str,
+        app_id: str,
+        fmt: Callable[[str, int], str],
+        now: dt.datetime,
+        *,
+        binding: str,
+    ) -> NumberClaim:
+        """The next number of ``scope`` for ``app_id``: gap-free, unique, never reused.
+
+        Idempotent: an application that already holds a number for ``binding``
+        (its purpose: "license", "duplicate") gets it back.  Safe under
+        concurrency: each number is a create-only object, and a run that loses
+        the race moves on to the next one.  A run that died after claiming but
+        before recording the claim with the application finds its claim again at
+        or above the sequence it first tried (the attempt marker, which also pins
+        the scope, so a repeat after New Year stays in the year it started in);
+        no claimed number is ever left unused.
+        """
+        bound_key = f"{app_prefix(app_id)}/numbers/{binding}.json"
+        held = self.read(bound_key, NumberClaim)
+        if held is not None:
+            return held
+        attempt_key = f"{app_prefix(app_id)}/numbers/{binding}.attempt.json"
+        attempt = self.read(attempt_key, _Attempt)
+        if attempt is not None:
+            scope = attempt.scope
+        prefix = f"register/numbers/{_scope_name(scope)}/"
+        taken = sorted(int(PurePosixPath(k).stem) for k in self.keys(prefix))
+        last = taken[-1] if taken else 0
+        if attempt is None:
+            attempt = self.put_once(attempt_key, _Attempt(scope=scope, from_seq=last + 1, at=now))
+            if attempt.scope != scope:  # a concurrent run of this application started first
+                return self.allocate(attempt.scope, app_id, fmt, now, binding=binding)
+        for seq in taken:
+            if seq >= attempt.from_seq:
+                claim = self.read(f"{prefix}{seq:06d}.json", NumberClaim)
+                if claim is not None and claim.app_id == app_id:
+                    return self.put_once(bound_key, claim)
+        seq = last + 1
+        while True:
+            claim = NumberClaim(
+                number=fmt(scope, seq), seq=seq, scope=scope, app_id=app_id, claimed_at=now
+            )
+            stored = self.put_once(f"{prefix}{seq:06d}.json", claim)
+            if stored.app_id == app_id:
+                return self.put_once(bound_key, stored)
+            seq += 1
+
+    def claims(self, scope: str) -> list[NumberClaim]:
+        out = []
+        for key in self.keys(f"register/numbers/{_scope_name(scope)}/"):
+            claim = self.read(key, NumberClaim)
+            if claim is not None:
+                out.append(claim)
+        return sorted(out, key=lambda c: c.seq)
+
+    # --- the license register ------------------------------------------------------------------
+    def license(self, number: str) -> LicenseEntry | None:
+        return self.read(f"register/licenses/{_scope_name(number)}/entry.json", LicenseEntry)
+
+    def register_license(self, entry: LicenseEntry) -> LicenseEntry:
+        return self.put_once(f"register/licenses/{_scope_name(entry.number)}/entry.json", entry)
+
+    def licenses(self) -> list[LicenseEntry]:
+        out = []
+        for key in self.keys("register/licenses/"):
+            if key.endswith("/entry.json"):
+                entry = self.read(key, LicenseEntry)
+                if entry is not None:
+                    out.append(entry)
+        return sorted(out, key=lambda e: e.issued_at)
+
+    def replaced_by(self, number: str) -> NumberClaim | None:
+        return self.read(f"register/licenses/{_scope_name(number)}/replaced-by.json", NumberClaim)
+
+    def mark_replaced(self, number: str, successor: NumberClaim) -> NumberClaim:
+        """Record once that ``successor`` replaces license ``number``; the first re-issue wins."""
+        return self.put_once(f"register/licenses/{_scope_name(number)}/replaced-by.json", successor)
+
+    def register_duplicate(self, entry: DuplicateEntry) -> DuplicateEntry:
+        return self.put_once(
+            f"register/licenses/{_scope_name(entry.number)}/duplicates/{entry.duplicate_no:03d}.json",
+            entry,
+        )
+
+    def duplicates(self, number: str) -> list[DuplicateEntry]:
+        out = []
+        for key in self.keys(f"register/licenses/{_scope_name(number)}/duplicates/"):
+            entry = self.read(key, DuplicateEntry)
+            if entry is not None:
+                out.append(entry)
+        return sorted(out, key=lambda e: e.duplicate_no)
+
+
+class _Attempt(BaseModel):
+    scope: str
+    from_seq: int
+    at: dt.datetime
+
+
+__all__ = ["IntakeClaim", "QueuedReview", "Registry", "StorageError", "app_prefix"]

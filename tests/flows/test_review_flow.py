@@ -1,0 +1,343 @@
+"""The operator workflow end to end: intake, review suspended in Prefect and resumed with
+input, signed results, re-issue and duplicate, concurrent and interrupted runs.
+
+Real SeaweedFS, real TSA, Prefect's test harness with a runner serving the review
+deployment (every review run is a process of its own, as in production).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from medlicense.models import Outcome, RequestKind
+from medlicense.records import AppState, Decision
+from medlicense.settings import Settings
+from storage.client import ObjectStore
+
+from .helpers import EDITION_SUBTYPES, package, review_runs, upload, wait_for_state
+
+pytestmark = pytest.mark.slow
+PLACE = "Батыс Қазақстан облысы, Орал қ., Құрманғазы көшесі, 154"
+
+
+@pytest.fixture(scope="module")
+def harness(s3_server: Settings) -> Iterator[str]:
+    """The test harness's Prefect server and a runner of the review deployment."""
+    from prefect.settings import PREFECT_API_URL
+    from prefect.testing.utilities import prefect_test_harness
+
+    from flows.context import dev_pki_services
+    from flows.deploy import BackgroundRunner
+
+    with (
+        dev_pki_services(s3_server),
+        prefect_test_harness(server_startup_timeout=120),
+        BackgroundRunner(s3_server, query_seconds=1),
+    ):
+        yield str(PREFECT_API_URL.value())
+
+
+@pytest.fixture(scope="module")
+def registry(s3_server: Settings):  # type: ignore[no-untyped-def]
+    from medlicense.register import Registry
+
+    return Registry(ObjectStore.from_settings(s3_server), s3_server)
+
+
+@pytest.fixture(scope="module")
+def first_batch(harness: str, s3_server: Settings) -> dict[str, str]:
+    """Two complete applications, one to approve and one to refuse, and an incomplete one."""
+    from flows.intake import intake_batch
+
+    apps = upload(
+        s3_server,
+        "review",
+        {
+            "approve.zip": package(101, places=[PLACE]),
+            "refuse.zip": package(102, places=[PLACE]),
+            "incomplete.zip": package(103, omit=frozenset({"sanitary_conclusion"})),
+        },
+    )
+    results = {r.package.rsplit("/", 1)[-1]: r for r in intake_batch()}
+    assert results["approve.zip"].outcome is Outcome.ACCEPTED
+    assert results["refuse.zip"].outcome is Outcome.ACCEPTED
+    assert results["incomplete.zip"].outcome is Outcome.REFUSED
+    return apps
+
+
+def _verify(settings: Settings, key: str) -> object:
+    from signing.verify import verify_pdf
+
+    pdf = ObjectStore.from_settings(settings).get_bytes(settings.bucket_artifacts, key)
+    return verify_pdf(pdf, trust_roots=[settings.resolved_pki_dir / "root.pem"])
+
+
+def test_accepted_applications_wait_in_the_ui_with_a_described_form(
+    first_batch: dict[str, str], registry
+) -> None:  # type: ignore[no-untyped-def]
+    from prefect import get_client
+    from prefect.input.run_input import keyset_from_paused_state
+
+    from flows.review import waiting_reviews
+
+    for name in ("approve.zip", "refuse.zip"):
+        run = wait_for_state(first_batch[name], {"PAUSED"})
+        assert run.state.state_details.pause_key == "review-1"
+        with get_client(sync_client=True) as client:
+            keys = keyset_from_paused_state(run.state)
+            description = client.read_flow_run_input(run.id, keys["description"])
+        assert "### Documents" in description and "### Automated checks" in description
+        assert "### Fee" in description and "review due by" in description
+        assert "X-Amz-Signature" in description  # presigned links to the documents
+    waiting = {w["app_id"]: w for w in waiting_reviews()}
+    assert waiting[first_batch["approve.zip"]]["waiting_for"] == "executor"
+    # No review run for the incomplete package: its refusal receipt ends it.
+    assert review_runs(first_batch["incomplete.zip"]) == []
+    record = registry.record(first_batch["approve.zip"])
+    assert record.state is AppState.IN_REVIEW
+    assert [e.step for e in record.history] == ["provider.register", "provider.assign"]
+
+
+def test_approval_issues_a_signed_license_and_appendix(
+    first_batch: dict[str, str], s3_server: Settings, registry
+) -> None:  # type: ignore[no-untyped-def]
+    from flows.review import resume_review
+    from medlicense.review import terminal_input
+
+    app_id = first_batch["approve.zip"]
+    wait_for_state(app_id, {"PAUSED"})
+    resume_review(
+        app_id,
+        terminal_input(
+            Decision.APPROVE, executor="Жақсылықов Б. Т.", subtypes=list(EDITION_SUBTYPES)
+        ),
+    )
+    run = wait_for_state(app_id, {"COMPLETED"}, timeout=180)
+    result = registry.result(app_id)
+    assert result.outcome == "issued" and run.state.is_completed()
+    year = result.issued_at.year % 100
+    assert result.number == f"KZ{year:02d}-0001"
+    for key, level in zip(result.documents, ("B-LTA", "B-LTA"), strict=True):
+        report = _verify(s3_server, key)
+        assert report.valid and report.trusted and report.pades_level == level, report  # type: ignore[attr-defined]
+    entry = registry.license(result.number)
+    assert entry.app_id == app_id and entry.subtypes == EDITION_SUBTYPES
+    record = registry.record(app_id)
+    assert record.state is AppState.ISSUED
+    steps = {e.step: e for e in record.history}
+    assert list(steps) == [
+        "provider.register",
+        "provider.assign",
+        "provider.review",
+        "provider.sign",
+        "provider.deliver",
+    ]
+    assert steps["provider.review"].actor == "Жақсылықов Б. Т."
+    assert steps["provider.review"].due_by is not None
+    assert not steps["provider.review"].overdue
+
+
+def test_refusal_issues_a_signed_reasoned_refusal(
+    first_batch: dict[str, str], s3_server: Settings, registry
+) -> None:  # type: ignore[no-untyped-def]
+    from flows.review import resume_review
+    from medlicense.review import terminal_input
+
+    app_id = first_batch["refuse.zip"]
+    wait_for_state(app_id, {"PAUSED"})
+    resume_review(
+        app_id,
+        terminal_input(
+            Decision.REFUSE,
+            executor="Executor",
+            grounds=["qualification_not_met"],
+            reasoning="Қызметкерлердің сертификаттары жоқ.",
+        ),
+    )
+    wait_for_state(app_id, {"COMPLETED"}, timeout=180)
+    result = registry.result(app_id)
+    assert result.outcome == "refused" and len(result.documents) == 1
+    report = _verify(s3_server, result.documents[0])
+    assert report.valid and report.pades_level == "B-T"  # type: ignore[attr-defined]
+    assert registry.record(app_id).state is AppState.REFUSED
+
+
+def test_reissue_and_duplicate_against_the_issued_license(
+    first_batch: dict[str, str], s3_server: Settings, registry
+) -> None:  # type: ignore[no-untyped-def]
+    from flows.intake import intake_batch
+    from flows.review import resume_review
+    from medlicense.review import terminal_input
+
+    issued = registry.result(first_batch["approve.zip"])
+    assert issued is not None, "runs after the approval test"
+    apps = upload(
+        s3_server,
+        "after-issue",
+        {
+            "duplicate.zip": package(104, kind=RequestKind.DUPLICATE, license_number=issued.number),
+        },
+    )
+    intake_batch()
+    dup = apps["duplicate.zip"]
+    wait_for_state(dup, {"PAUSED"})
+    resume_review(dup, terminal_input(Decision.APPROVE, executor="Executor"))
+    wait_for_state(dup, {"COMPLETED"}, timeout=180)
+    result = registry.result(dup)
+    assert result.outcome == "duplicate" and result.number == issued.number
+    assert all(_verify(s3_server, k).valid for k in result.documents)  # type: ignore[attr-defined]
+    assert [d.duplicate_no for d in registry.duplicates(issued.number)] == [1]
+
+    apps = upload(
+        s3_server,
+        "reissue",
+        {
+            "reissue.zip": package(
+                105,
+                kind=RequestKind.REISSUE,
+                license_number=issued.number,
+                reissue_ground="licensee_name_or_address",
+                applicant_name="ТОО «Жаңа Атау Медикал»",
+            ),
+        },
+    )
+    intake_batch()
+    re_app = apps["reissue.zip"]
+    wait_for_state(re_app, {"PAUSED"})
+    resume_review(re_app, terminal_input(Decision.APPROVE, executor="Executor"))
+    wait_for_state(re_app, {"COMPLETED"}, timeout=180)
+    result = registry.result(re_app)
+    assert result.outcome == "reissued" and result.number != issued.number
+    assert registry.replaced_by(issued.number).number == result.number
+    entry = registry.license(result.number)
+    assert entry.previous_number == issued.number
+    # The licensee's name is the one the application states (read at intake).
+    assert entry.licensee_name == registry.application(re_app).verdict.request.applicant_name
+    assert all(_verify(s3_server, k).valid for k in result.documents)  # type: ignore[attr-defined]
+
+
+def _year_claims(registry) -> list[object]:  # type: ignore[no-untyped-def]
+    import datetime as dt
+
+    return registry.claims(str(dt.datetime.now(dt.UTC).year))
+
+
+def test_two_intake_runs_together_issue_each_license_once(
+    first_batch: dict[str, str], s3_server: Settings, registry, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    """Auto policy (read by the review runs' processes): the whole path without a person."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from flows.intake import intake_batch
+
+    monkeypatch.setenv("MEDLICENSE_REVIEW_POLICY", "auto")
+    apps = upload(
+        s3_server,
+        "concurrent",
+        {f"c{i}.zip": package(200 + i, places=[PLACE]) for i in range(3)},
+    )
+    with ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(intake_batch) for _ in range(2)]
+        results = [r.result() for r in runs]
+    processed = [r.package for batch in results for r in batch]
+    assert sorted(processed) == sorted(set(processed)), "a package was processed twice"
+    for app_id in apps.values():
+        wait_for_state(app_id, {"COMPLETED"}, timeout=240)
+        assert len(review_runs(app_id)) == 1
+    numbers = [registry.result(a).number for a in apps.values()]
+    assert len(set(numbers)) == 3
+    claims = _year_claims(registry)
+    assert [c.seq for c in claims] == list(range(1, len(claims) + 1)), "gap in the numbers"
+    assert len({c.app_id for c in claims}) == len(claims), "an application holds two numbers"
+
+
+def test_a_killed_intake_run_rerun_loses_and_duplicates_nothing(
+    first_batch: dict[str, str], harness: str, s3_server: Settings, registry
+) -> None:  # type: ignore[no-untyped-def]
+    from flows.intake import intake_batch
+    from medlicense.processing import receipt_number
+
+    apps = upload(
+        s3_server, "killed", {f"k{i}.zip": package(300 + i, places=[PLACE]) for i in range(3)}
+    )
+    env = {**os.environ, "PREFECT_API_URL": harness, "MEDLICENSE_PREFECT_API_URL": harness}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "medlicense.cli", "batch"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        cwd=Path(__file__).resolve().parents[2],
+    )
+    store = ObjectStore.from_settings(s3_server)
+    deadline = time.monotonic() + 120
+    # Kill it in the middle: once it has claimed a package and before it finishes them all.
+    while time.monotonic() < deadline:
+        claimed = [
+            a for a in apps.values() if store.exists(s3_server.bucket_artifacts, f"claims/{a}.json")
+        ]
+        if claimed:
+            break
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    # The killed run's claims are stale at once for the re-run.
+    os.environ["MEDLICENSE_CLAIM_STALE_SECONDS"] = "0"
+    from medlicense.settings import get_settings
+
+    get_settings.cache_clear()
+    try:
+        intake_batch()
+    finally:
+        del os.environ["MEDLICENSE_CLAIM_STALE_SECONDS"]
+        get_settings.cache_clear()
+    for name, app_id in apps.items():
+        receipts = [
+            k
+            for k in store.list_keys(s3_server.bucket_artifacts, f"applications/{app_id}/receipt-")
+        ]
+        assert receipts == [f"applications/{app_id}/receipt-{receipt_number(app_id)}.pdf"], name
+        assert store.exists(s3_server.bucket_artifacts, f"processed/{app_id}.json"), name
+        wait_for_state(app_id, {"PAUSED"})
+        assert len(review_runs(app_id)) == 1, name
+    assert registry.queued_reviews() == []
+
+
+def test_head_confirms_an_unsigned_draft_before_signing(
+    first_batch: dict[str, str], s3_server: Settings, registry, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from flows.intake import intake_batch
+    from flows.review import resume_review, waiting_reviews
+    from medlicense.review import terminal_input
+
+    monkeypatch.setenv("MEDLICENSE_HEAD_CONFIRMATION", "true")
+    app_id = upload(s3_server, "head", {"head.zip": package(400, places=[PLACE])})["head.zip"]
+    intake_batch()
+    wait_for_state(app_id, {"PAUSED"})
+    resume_review(app_id, terminal_input(Decision.APPROVE, executor="Executor"))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        waiting = {w["app_id"]: w for w in waiting_reviews()}
+        if waiting.get(app_id, {}).get("waiting_for") == "head":
+            break
+        time.sleep(1)
+    else:
+        raise AssertionError("the review never waited for the head")
+    store = ObjectStore.from_settings(s3_server)
+    draft = store.get_bytes(s3_server.bucket_artifacts, f"applications/{app_id}/draft-license.pdf")
+    assert b"/ByteRange" not in draft, "the draft must not be signed"
+    assert registry.result(app_id) is None and registry.held_number(app_id, "license") is None
+    resume_review(app_id, {"decision": "sign", "head": "Қуанышев Е. С."}, head=True)
+    wait_for_state(app_id, {"COMPLETED"}, timeout=180)
+    result = registry.result(app_id)
+    assert result.outcome == "issued"
+    steps = [(e.step, e.actor) for e in registry.record(app_id).history]
+    assert ("provider.sign", "Қуанышев Е. С.") in steps
