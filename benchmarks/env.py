@@ -1,0 +1,80 @@
+"""An isolated installation for one benchmark run: its own data directory and free ports.
+
+Nothing is shared with ``./run demo`` or a developer's running services: the
+run gets ``var/bench/<stamp>/`` (S3 data, PKI, Prefect home and SQLite
+database) and free ports for SeaweedFS, the Prefect server and the dev PKI
+services.  Call :func:`isolate` before anything imports Prefect.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+from medlicense.settings import Settings, get_settings
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port_pair(used: set[int]) -> int:
+    """A free port p whose gRPC twin p + 10000 (SeaweedFS) is free as well."""
+    for _ in range(200):
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = int(sock.getsockname()[1])
+        if port < 55000 and not {port, port + 10000} & used and _port_free(port + 10000):
+            used.update({port, port + 10000})
+            return port
+    raise RuntimeError("no free port pair")
+
+
+def isolate(data_dir: Path, *, runner_limit: int) -> Settings:
+    """Point every ``MEDLICENSE_*`` and ``PREFECT_*`` setting of this process (and its
+    children) at ``data_dir`` and fresh ports; returns the settings."""
+    used: set[int] = set()
+    env = {
+        "MEDLICENSE_DATA_DIR": str(data_dir.resolve()),
+        "MEDLICENSE_WEED_S3_PORT": str(_free_port_pair(used)),
+        "MEDLICENSE_WEED_MASTER_PORT": str(_free_port_pair(used)),
+        "MEDLICENSE_WEED_VOLUME_PORT": str(_free_port_pair(used)),
+        "MEDLICENSE_WEED_FILER_PORT": str(_free_port_pair(used)),
+        "MEDLICENSE_WEED_ADMIN_PORT": str(_free_port_pair(used)),
+        "MEDLICENSE_WEED_WEBDAV_PORT": str(_free_port_pair(used)),
+        "MEDLICENSE_PREFECT_PORT": str(_free_port_pair(used)),
+        "MEDLICENSE_PKI_SERVICES_PORT": str(_free_port_pair(used)),
+        "MEDLICENSE_REVIEW_POLICY": "auto",
+        "MEDLICENSE_DEPLOYMENT_PREFIX": "bench",
+    }
+    env["MEDLICENSE_S3_ENDPOINT"] = f"127.0.0.1:{env['MEDLICENSE_WEED_S3_PORT']}"
+    for key in (
+        "MEDLICENSE_PREFECT_API_URL",
+        "MEDLICENSE_TSA_URL",
+        "MEDLICENSE_PREFECT_DATABASE_URL",
+    ):
+        os.environ.pop(key, None)
+    os.environ.update(env)
+    get_settings.cache_clear()
+    settings = get_settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    from flows.server import prefect_env
+
+    os.environ.update(prefect_env(settings))
+    os.environ["PREFECT_LOGGING_LEVEL"] = "WARNING"
+    # Review runs are subprocesses of the runner; at most this many at a time.
+    os.environ["PREFECT_RUNNER_PROCESS_LIMIT"] = str(runner_limit)
+    # Spawned workers import the project from the checkout.
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(PROJECT_DIR), os.environ.get("PYTHONPATH", "")) if p
+    )
+    settings.prefect_home.mkdir(parents=True, exist_ok=True)
+    return settings

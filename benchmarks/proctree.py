@@ -1,0 +1,161 @@
+"""Resident memory of a whole process tree, sampled from ``/proc`` in a background thread.
+
+``resource.getrusage(RUSAGE_CHILDREN)`` only reports children that have been
+reaped, and says nothing about long-lived servers; summing ``VmRSS`` over the
+live tree does.  Shared pages are counted once per process, so the sum is an
+upper bound of the real footprint; the proportional set size (PSS, shared
+pages divided among their sharers) is sampled alongside.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROC = Path("/proc")
+
+
+def _children_map() -> dict[int, list[int]]:
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        # "pid (comm) state ppid ..." where comm may contain spaces and parentheses.
+        rest = stat.rsplit(")", 1)[-1].split()
+        if len(rest) >= 2:
+            children[int(rest[1])].append(int(entry.name))
+    return children
+
+
+def tree_pids(root: int) -> list[int]:
+    """``root`` and all its live descendants."""
+    children = _children_map()
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, ()))
+    return out
+
+
+def rss_bytes(pid: int) -> int:
+    try:
+        for line in (PROC / str(pid) / "status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional set size: shared pages split among the processes sharing them."""
+    try:
+        for line in (PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def role(pid: int, root: int) -> str:
+    """Which part of the system a process is, for the memory breakdown."""
+    if pid == root:
+        return "bench"
+    try:
+        cmd = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return "other"
+    if "weed" in cmd:
+        return "seaweedfs"
+    if "prefect" in cmd and "server" in cmd:
+        return "prefect-server"
+    if "extractors.reader" in cmd or "extractors/reader" in cmd:
+        return "guarded-reader"
+    if "prefect.engine" in cmd or "flow_run" in cmd:
+        return "flow-run subprocesses"
+    if "multiprocessing" in cmd or "spawn_main" in cmd:
+        # Task-pool workers and the runner's review flow runs are both spawned children.
+        return "spawned workers and review runs"
+    return "other"
+
+
+@dataclass
+class TreeSample:
+    total: int
+    by_role: dict[str, int]
+    processes: int
+    pss: int
+
+
+def sample_tree(root: int | None = None) -> TreeSample:
+    root = root or os.getpid()
+    by_role: dict[str, int] = defaultdict(int)
+    pids = tree_pids(root)
+    pss = 0
+    for pid in pids:
+        by_role[role(pid, root)] += rss_bytes(pid)
+        pss += pss_bytes(pid)
+    return TreeSample(
+        total=sum(by_role.values()), by_role=dict(by_role), processes=len(pids), pss=pss
+    )
+
+
+@dataclass
+class PeakRss:
+    """Peak of the tree's summed RSS between :meth:`mark` calls (and overall)."""
+
+    interval: float = 0.25
+    root: int = field(default_factory=os.getpid)
+    peak: int = 0
+    peak_by_role: dict[str, int] = field(default_factory=dict)
+    peak_processes: int = 0
+    peak_pss: int = 0
+    window_peak: int = 0
+    window_pss: int = 0
+    window_by_role: dict[str, int] = field(default_factory=dict)
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _thread: threading.Thread | None = None
+
+    def _take(self) -> None:
+        s = sample_tree(self.root)
+        with self._lock:
+            if s.total > self.peak:
+                self.peak, self.peak_by_role, self.peak_processes = s.total, s.by_role, s.processes
+            if s.total > self.window_peak:
+                self.window_peak, self.window_by_role = s.total, s.by_role
+            self.peak_pss = max(self.peak_pss, s.pss)
+            self.window_pss = max(self.window_pss, s.pss)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._take()
+            time.sleep(self.interval)
+
+    def __enter__(self) -> PeakRss:
+        self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def mark(self) -> tuple[int, dict[str, int], int]:
+        """Peak RSS (total, by role) and peak PSS since the previous mark; starts a new window."""
+        self._take()
+        with self._lock:
+            out = (self.window_peak, dict(self.window_by_role), self.window_pss)
+            self.window_peak, self.window_by_role, self.window_pss = 0, {}, 0
+        return out

@@ -1,0 +1,535 @@
+"""``medlicense bench``: scenarios, stage costs, comparisons, memory, targets, JSON.
+
+Everything runs in this process tree against an isolated installation
+(:mod:`benchmarks.env`): SeaweedFS, the development PKI services, a Prefect
+server and a runner for the review deployment are started for the run and
+stopped at its end.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from benchmarks.env import PROJECT_DIR, isolate
+from benchmarks.proctree import PeakRss
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+GIB = 1024**3
+MIB = 1024**2
+
+# Targets of issue #8 on the 2-core machine.
+TARGET_PER_MINUTE = 120.0
+TARGET_OVERHEAD = 0.10
+TARGET_PEAK_RSS = GIB
+TARGET_LATENCY = 2.0
+FLAT_TOLERANCE = 0.15  # "not growing": the 1,000 run may peak at most 15 % above the 200 run
+
+
+@dataclass
+class Options:
+    packages: int = 200
+    scale: int | None = None  # 1,000 with --scale
+    scanned: int = 20
+    stages_only: bool = False
+    quick: bool = False
+    seed: int = 2026
+    workers: int = os.cpu_count() or 2
+    data_dir: Path | None = None
+    keep: bool = False
+    output: Path | None = None
+    review_timeout: float = 1800.0
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
+        model = next(
+            (ln.split(":", 1)[1].strip() for ln in out.splitlines() if ln.startswith("Model name")),
+            "",
+        )
+    except OSError:
+        pass
+    load = os.getloadavg()
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "loadavg_at_start": [round(x, 2) for x in load],
+        "mem_total_gib": _mem_total_gib(),
+    }
+
+
+def _mem_total_gib() -> float:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return 0.0
+
+
+def _generate(
+    folder: Path, count: int, seed: int, *, scanned: bool = False
+) -> list[tuple[str, bytes]]:
+    from medlicense.samples import Mix, plan_packages, render_package
+    from medlicense.samples.packages import PackageSpec
+
+    folder.mkdir(parents=True, exist_ok=True)
+    mix = Mix(scanned=1.0 if scanned else 0.0)
+    out = []
+    for i, spec in enumerate(plan_packages(count, seed, mix=mix), start=1):
+        if scanned and spec.package_fault is None and not spec.unreadable:
+            present = [c for c in spec.required() if c not in spec.omit]
+            spec = PackageSpec.model_validate({**dict(spec), "scanned": frozenset(present)})
+        name = f"pkg-{i:04d}.zip"
+        data = render_package(spec).data
+        out.append((name, data))
+    return out
+
+
+def run(opts: Options) -> dict[str, Any]:
+    if opts.quick:
+        # A smoke run: every section once, on as little as shows it works.
+        opts.packages = min(opts.packages, 3)
+        opts.scanned = min(opts.scanned, 1)
+        opts.scale = None
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    data_dir = opts.data_dir or PROJECT_DIR / "var" / "bench" / f"{stamp}-{os.getpid()}"
+    settings = isolate(data_dir, runner_limit=opts.workers)
+    report: dict[str, Any] = {
+        "date": stamp,
+        "machine": machine(),
+        "options": {
+            "packages": opts.packages,
+            "scale": opts.scale,
+            "scanned": opts.scanned,
+            "stages_only": opts.stages_only,
+            "quick": opts.quick,
+            "seed": opts.seed,
+            "workers": opts.workers,
+            "review_runner_process_limit": opts.workers,
+            "data_dir": str(data_dir),
+        },
+    }
+    t_start = time.perf_counter()
+    repeat = 1 if opts.quick else 8
+    try:
+        with PeakRss() as mem, ExitStack() as stack:
+            try:
+                _run_inside(opts, settings, stack, mem, stamp, repeat, report)
+            except KeyboardInterrupt:
+                # Stopped early: the services stop on the way out, what was measured is kept.
+                report["interrupted"] = True
+                progress("interrupted: writing what was measured so far")
+            report["peak_rss_whole_run"] = _mem_json(mem.peak, mem.peak_by_role, mem.peak_pss)
+    finally:
+        if not opts.keep:
+            shutil.rmtree(data_dir, ignore_errors=True)
+    report["wall_seconds"] = time.perf_counter() - t_start
+    report["targets"] = check_targets(report)
+    return report
+
+
+def _mem_json(total: int, by_role: dict[str, int], pss: int) -> dict[str, Any]:
+    return {
+        "mib": round(total / MIB, 1),
+        "pss_mib": round(pss / MIB, 1),
+        "by_role_mib": {
+            k: round(v / MIB, 1) for k, v in sorted(by_role.items(), key=lambda kv: -kv[1])
+        },
+    }
+
+
+_T0 = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    """A line on stderr, so the table on stdout stays clean."""
+    print(f"[bench {time.perf_counter() - _T0:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def _run_inside(
+    opts: Options,
+    settings: Any,
+    stack: ExitStack,
+    mem: PeakRss,
+    stamp: str,
+    repeat: int,
+    out: dict[str, Any],
+) -> None:
+    """Runs the scenarios, filling ``out`` as each one finishes."""
+    from benchmarks import pipeline as pl
+    from benchmarks import stages as st
+    from extractors.reader import _close_all as close_readers
+    from flows.context import dev_pki_services
+    from medlicense.intake import check_package_bytes
+    from medlicense.processing import ensure_pki, intake_context
+    from storage.cli import ensure_all_buckets
+    from storage.client import ObjectStore
+    from storage.server import SeaweedServer
+
+    work = Path(tempfile.mkdtemp(prefix="bench-", dir=settings.data_dir))
+    progress("generating the standard mix")
+    standard = _generate(work / "standard", opts.packages, opts.seed)
+
+    progress("starting SeaweedFS, the dev PKI and its services")
+    seaweed = SeaweedServer(settings)
+    seaweed.up()
+    stack.callback(seaweed.down)
+    store = ObjectStore.from_settings(settings)
+    ensure_all_buckets(store)
+    ensure_pki(settings)
+    stack.enter_context(dev_pki_services(settings))
+    ctx = stack.enter_context(intake_context(settings))
+
+    # --- stage micro-benchmarks and in-process comparisons ---------------------------------
+    stages: dict[str, Any] = {}
+    out["stages"] = stages
+    progress("stages: reading (fast path and pdfplumber)")
+    reading = st.reading_stages(standard[: min(len(standard), 30)])
+    for s in reading.fast.values():
+        stages[s.stage] = s.to_json()
+    progress("generating the scanned mix")
+    scanned_pkgs = _generate(work / "scanned", opts.scanned, opts.seed + 1, scanned=True)
+    progress("stages: OCR")
+    ocr = st.ocr_stage(scanned_pkgs, max_pages=1 if opts.quick else 12)
+    stages["OCR"] = ocr.to_json()
+    progress("stages: render (reused and fresh)")
+    reused, fresh = st.render_stage(ctx.renderer, 1 if opts.quick else 2)
+    stages["render"] = reused.to_json()
+    pdf = st.sample_pdf(ctx.renderer)
+    progress("stages: sign per level, stock pyHanko, store")
+    signs = st.sign_stage(ctx, pdf, repeat)
+    for s in signs.values():
+        stages[s.stage] = s.to_json()
+    stock = st.stock_pyhanko_stage(ctx, pdf, repeat)
+    store_t = st.store_stage(ctx, pdf, repeat * 4)
+    stages["store"] = store_t.to_json()
+    out["stages"] = stages
+    out["comparisons"] = {
+        "pdfplumber_everywhere_vs_fast_text_path": {
+            "fast_seconds": reading.fast_seconds,
+            "pdfplumber_seconds": reading.plumber_seconds,
+            "ratio": reading.plumber_seconds / reading.fast_seconds
+            if reading.fast_seconds
+            else None,
+            "packages": reading.packages,
+        },
+        "stock_pyhanko_vs_cached_key_signer": {
+            "cached_b_t_seconds_per_signature": signs["B-T"].per_unit,
+            "stock_b_t_seconds_per_signature": stock.per_unit,
+            "ratio": stock.per_unit / signs["B-T"].per_unit,
+            "note": "the cached-key signer also verifies each signature it made (self-check)",
+        },
+        "fresh_weasyprint_vs_reused": {
+            "reused_seconds_per_document": reused.per_unit,
+            "fresh_seconds_per_document": fresh.per_unit,
+            "ratio": fresh.per_unit / reused.per_unit,
+        },
+    }
+    out["stages_window_peak_rss"] = _mem_json(*mem.mark())
+
+    progress("scanned mix: intake check")
+    # --- the scanned mix (OCR path), the intake check per package ----------------------------
+    t0 = time.perf_counter()
+    ocr_pages = 0
+    # --quick: the scanned intake path once, on the smallest package (OCR is ~1 s a page).
+    scanned_run = (
+        scanned_pkgs if not opts.quick else sorted(scanned_pkgs, key=lambda p: len(p[1]))[:1]
+    )
+    for name, data in scanned_run:
+        verdict = check_package_bytes(data, name, rulebook=ctx.rulebook)
+        ocr_pages += sum(d.ocr_pages for d in verdict.documents)
+    seconds = time.perf_counter() - t0
+    # The guarded reader process of this (measuring) process is not part of the pipeline.
+    close_readers()
+    out["scanned"] = {
+        "packages": len(scanned_run),
+        "seconds": seconds,
+        "seconds_per_package": seconds / max(len(scanned_run), 1),
+        "ocr_pages": ocr_pages,
+        "what": "intake check (open, OCR, classify, extract, judge) in one process",
+    }
+    if opts.stages_only:
+        return
+
+    # --- the pipeline against a Prefect server, and the plain loop -----------------------------
+    from flows.deploy import BackgroundRunner
+    from flows.server import PrefectServer
+
+    progress("starting the Prefect server and the review runner")
+    server = PrefectServer(settings)
+    t0 = time.perf_counter()
+    server.up()
+    stack.callback(server.down)
+    out["prefect_server_start_seconds"] = time.perf_counter() - t0
+    stack.enter_context(BackgroundRunner(settings, query_seconds=1.0))
+    mem.mark()
+    progress("pipeline: upload, intake flow, review runs")
+    keys = pl.upload(store, settings, f"bench-{stamp}", standard)
+    objects_before = sum(1 for _ in store.list_keys(settings.bucket_artifacts, ""))
+    pipe = pl.run_pipeline(settings, keys, review_timeout=opts.review_timeout)
+    objects = sum(1 for _ in store.list_keys(settings.bucket_artifacts, "")) - objects_before
+    out["pipeline"] = {**pipe.__dict__, "per_minute": pipe.per_minute, "objects_written": objects}
+    out["pipeline_peak_rss"] = _mem_json(*mem.mark())
+    progress("plain loop")
+    loop_keys = pl.upload(store, settings, f"loop-{stamp}", standard)
+    loop = pl.run_loop(settings, loop_keys, opts.workers)
+    out["loop"] = {**loop.__dict__, "per_minute": loop.per_minute}
+    out["comparisons"]["pipeline_vs_plain_loop"] = {
+        "pipeline_seconds": pipe.seconds,
+        "loop_seconds": loop.seconds,
+        "ratio": pipe.seconds / loop.seconds,
+        "overhead": pipe.seconds / loop.seconds - 1,
+    }
+    out["stages"]["orchestration"] = {
+        "stage": "orchestration",
+        "unit": "package",
+        "units": pipe.packages,
+        "seconds": (pipe.seconds - loop.seconds) * opts.workers,
+        "seconds_per_unit": (pipe.seconds - loop.seconds) * opts.workers / max(pipe.packages, 1),
+        "note": "core-seconds: (pipeline wall - plain loop wall) x workers",
+    }
+
+    # --- one package on an idle system ----------------------------------------------------------
+    progress("single-package latency")
+    time.sleep(3.0)
+    name, data = standard[0]
+    out["latency"] = pl.single_latency(settings, store, f"one-{name}", data, stamp)
+    out["latency"]["warm_steps"] = pl.warm_latency(ctx, f"warm-{name}", data, stamp)
+
+    # --- scale: time linear, memory flat ----------------------------------------------------------
+    if opts.scale:
+        progress("scale: generating")
+        big = _generate(work / "scale", opts.scale, opts.seed + 2)
+        mem.mark()
+        keys = pl.upload(store, settings, f"scale-{stamp}", big)
+        del big
+        scale = pl.run_pipeline(settings, keys, review_timeout=opts.review_timeout * 5)
+        out["scale"] = {**scale.__dict__, "per_minute": scale.per_minute}
+        out["scale_peak_rss"] = _mem_json(*mem.mark())
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+
+def cost_breakdown(report: dict[str, Any]) -> dict[str, float]:
+    """Estimated core-seconds per package of the standard mix, per stage."""
+    st = report.get("stages", {})
+    pipe = report.get("pipeline")
+    if not pipe:
+        return {}
+    n = max(pipe["packages"], 1)
+
+    def per(name: str) -> float:
+        v = st.get(name, {}).get("seconds_per_unit")
+        return float(v) if v == v and v is not None else 0.0
+
+    reading_pkgs = report["comparisons"]["pdfplumber_everywhere_vs_fast_text_path"]["packages"]
+    read = sum(st[k]["seconds"] for k in ("open and split", "classify", "extract fields")) / max(
+        reading_pkgs, 1
+    )
+    receipts = pipe["outcomes"].get("accepted", 0) + pipe["outcomes"].get("refused", 0)
+    issued = pipe["issued_documents"]
+    costs = {
+        "open, split, classify, extract": read,
+        "render": (receipts + issued) / n * per("render"),
+        "sign": (receipts * per("sign B-T") + issued * per("sign B-LTA")) / n,
+        "store": pipe["objects_written"] / n * per("store"),
+        "orchestration": max(per("orchestration"), 0.0),
+    }
+    loop = report.get("loop")
+    if loop:
+        loop_core = loop["seconds"] * report["options"]["workers"] / n
+        known = sum(v for k, v in costs.items() if k != "orchestration")
+        costs["other work in the stage functions (records, register, process start-up)"] = max(
+            loop_core - known, 0.0
+        )
+    return costs
+
+
+def _dominant(costs: dict[str, float]) -> str | None:
+    return max(costs, key=lambda k: costs[k]) if costs else None
+
+
+def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
+    checks: list[dict[str, Any]] = []
+    costs = cost_breakdown(report)
+    pipe = report.get("pipeline")
+    if pipe:
+        ok = pipe["per_minute"] >= TARGET_PER_MINUTE
+        checks.append(
+            {
+                "target": f"standard mix >= {TARGET_PER_MINUTE:.0f} packages/min",
+                "measured": f"{pipe['per_minute']:.1f} packages/min ({pipe['packages']} packages)",
+                "met": ok,
+                "dominating_stage": None if ok else _dominant(costs),
+                "core_seconds_per_package": {k: round(v, 3) for k, v in costs.items()},
+            }
+        )
+        cmp_ = report["comparisons"].get("pipeline_vs_plain_loop")
+    if pipe and cmp_:
+        ok = cmp_["overhead"] <= TARGET_OVERHEAD
+        checks.append(
+            {
+                "target": f"orchestration overhead <= {TARGET_OVERHEAD:.0%}",
+                "measured": f"{cmp_['overhead']:+.1%} over the plain loop",
+                "met": ok,
+                "dominating_stage": None
+                if ok
+                else "orchestration: review flow runs (one subprocess each) and task runs",
+            }
+        )
+    lat = report.get("latency")
+    if lat:
+        ok = lat["seconds"] < TARGET_LATENCY and lat["receipt_stored"]
+        warm = lat["warm_steps"]
+        steps = {k: v for k, v in warm.items() if k != "total"}
+        steps["orchestration and worker start-up"] = max(lat["seconds"] - warm["total"], 0.0)
+        checks.append(
+            {
+                "target": f"single package upload -> signed receipt < {TARGET_LATENCY:.0f} s",
+                "measured": f"{lat['seconds']:.2f} s (warm steps alone {warm['total']:.2f} s)",
+                "met": ok,
+                "dominating_stage": None if ok else _dominant(steps),
+            }
+        )
+    peak = report.get("scale_peak_rss") or report.get("pipeline_peak_rss")
+    if peak:
+        label = "1,000" if report.get("scale_peak_rss") else f"{pipe['packages'] if pipe else '?'}"
+        ok = peak["mib"] * MIB < TARGET_PEAK_RSS
+        roles = peak["by_role_mib"]
+        checks.append(
+            {
+                "target": "peak RSS of the process tree < 1 GiB",
+                "measured": f"{peak['mib']:.0f} MiB ({label} packages)",
+                "met": ok,
+                "dominating_stage": None if ok else (next(iter(roles)) if roles else None),
+            }
+        )
+    if report.get("scale_peak_rss") and report.get("pipeline_peak_rss"):
+        small, big = report["pipeline_peak_rss"]["mib"], report["scale_peak_rss"]["mib"]
+        ok = big <= small * (1 + FLAT_TOLERANCE)
+        checks.append(
+            {
+                "target": f"memory flat with batch size (<= +{FLAT_TOLERANCE:.0%})",
+                "measured": f"{small:.0f} MiB -> {big:.0f} MiB",
+                "met": ok,
+                "dominating_stage": None
+                if ok
+                else next(iter(report["scale_peak_rss"]["by_role_mib"]), None),
+            }
+        )
+        s200, s1000 = report["pipeline"], report["scale"]
+        ratio = (s1000["seconds"] / s1000["packages"]) / (s200["seconds"] / s200["packages"])
+        checks.append(
+            {
+                "target": "time linear in batch size (per-package time within 20 %)",
+                "measured": f"per-package time x{ratio:.2f}",
+                "met": ratio <= 1.2,
+                "dominating_stage": None,
+            }
+        )
+    return checks
+
+
+# --- output ------------------------------------------------------------------------------------
+
+
+def table(report: dict[str, Any]) -> str:
+    rows: list[tuple[str, str]] = []
+    m = report["machine"]
+    rows.append(("machine", f"{m['nproc']} cores, {m['cpu_model']}, load {m['loadavg_at_start']}"))
+    pipe = report.get("pipeline")
+    if pipe:
+        rows.append(
+            (
+                f"standard mix, {pipe['packages']} packages",
+                f"{pipe['seconds']:.1f} s = {pipe['per_minute']:.1f} packages/min "
+                f"(intake {pipe['intake_seconds']:.1f} s, reviews {pipe['review_seconds']:.1f} s); "
+                f"outcomes {pipe['outcomes']}, reviews {pipe['reviews']}",
+            )
+        )
+    if report.get("scale"):
+        sc = report["scale"]
+        rows.append(
+            (
+                f"standard mix, {sc['packages']} packages",
+                f"{sc['seconds']:.1f} s = {sc['per_minute']:.1f} packages/min",
+            )
+        )
+    sc = report.get("scanned")
+    if sc:
+        rows.append(
+            (
+                f"scanned mix, {sc['packages']} packages",
+                f"{sc['seconds_per_package']:.2f} s/package, {sc['ocr_pages']} OCR pages (intake check)",
+            )
+        )
+    for name, s in report.get("stages", {}).items():
+        rows.append(
+            (
+                f"stage: {name}",
+                f"{1000 * s['seconds_per_unit']:.1f} ms/{s['unit']} (n={s['units']})",
+            )
+        )
+    for name, c in report.get("comparisons", {}).items():
+        rows.append((f"ratio: {name.replace('_', ' ')}", f"x{c['ratio']:.2f}"))
+    lat = report.get("latency")
+    if lat:
+        rows.append(("single package, upload -> signed receipt", f"{lat['seconds']:.2f} s"))
+    for key in ("pipeline_peak_rss", "scale_peak_rss", "peak_rss_whole_run"):
+        if report.get(key):
+            roles = ", ".join(f"{k} {v:.0f}" for k, v in report[key]["by_role_mib"].items())
+            rows.append(
+                (
+                    f"peak RSS ({key.removesuffix('_peak_rss').replace('_', ' ')})",
+                    f"{report[key]['mib']:.0f} MiB RSS, {report[key]['pss_mib']:.0f} MiB PSS ({roles})",
+                )
+            )
+    for t in report.get("targets", []):
+        verdict = "met" if t["met"] else f"MISSED, dominated by: {t['dominating_stage']}"
+        rows.append((f"target: {t['target']}", f"{t['measured']}: {verdict}"))
+    width = max(len(a) for a, _ in rows)
+    lines = [f"| {'what':<{width}} | result |", f"|{'-' * (width + 2)}|--------|"]
+    lines += [f"| {a:<{width}} | {b} |" for a, b in rows]
+    return "\n".join(lines)
+
+
+def write_json(report: dict[str, Any], path: Path | None = None) -> Path:
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = path or RESULTS_DIR / f"{dt.date.today().isoformat()}.json"
+    path.write_text(
+        json.dumps(report, indent=2, ensure_ascii=False, default=str) + "\n", encoding="utf-8"
+    )
+    return path
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main_run(opts: Options) -> int:
+    # SIGTERM stops a run like Ctrl-C: services down, partial results written.
+    signal.signal(signal.SIGTERM, _terminate)
+    report = run(opts)
+    print(table(report))
+    path = write_json(report, opts.output)
+    print(f"\nresults: {path}")
+    return 0

@@ -1,0 +1,62 @@
+"""Smoke test of the benchmark harness: ``bench --quick`` on a handful of packages.
+
+Proves that every section runs and the report has its shape; timings on a CI
+machine mean nothing, so none is asserted.  The run happens in a subprocess,
+with its own data directory and ports (benchmarks.env), so Prefect is configured
+from scratch and nothing leaks into the other tests.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _quick(tmp_path: Path, *extra: str) -> dict[str, Any]:
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--data-dir",
+            str(tmp_path / "var"),
+            "--output",
+            str(out),
+            *extra,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=85,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert "| what" in proc.stdout
+    report: dict[str, Any] = json.loads(out.read_text())
+    return report
+
+
+@pytest.mark.timeout(90)
+def test_bench_quick_stages(benchmark: Any, tmp_path: Path) -> None:
+    report = benchmark.pedantic(_quick, args=(tmp_path, "--stages-only"), rounds=1, iterations=1)
+    for stage in ("open and split", "classify", "extract fields", "OCR", "render", "store"):
+        assert report["stages"][stage]["units"] > 0
+    for level in ("B-B", "B-T", "B-LTA"):
+        assert report["stages"][f"sign {level}"]["units"] > 0
+    for name in (
+        "pdfplumber_everywhere_vs_fast_text_path",
+        "stock_pyhanko_vs_cached_key_signer",
+        "fresh_weasyprint_vs_reused",
+    ):
+        assert report["comparisons"][name]["ratio"] > 0
+    assert report["peak_rss_whole_run"]["mib"] > 0
+    assert not (tmp_path / "var").exists()  # the data directory is removed after the run
