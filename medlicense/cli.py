@@ -16,11 +16,13 @@ from medlicense.errors import MedLicenseError
 # Modules that contribute subcommands; each exposes ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "medlicense.cli_app",
+    "medlicense.cli_delivery",
     "storage.cli",
     "signing.cli",
     "medlicense.rules.cli",
     "medlicense.samples.cli",
     "medlicense.showcase",
+    "benchmarks.cli",
 )
 
 EXIT_ERROR = 2

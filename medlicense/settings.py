@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     bucket_uploads: str = "uploads"
     bucket_artifacts: str = "artifacts"
     bucket_quarantine: str = "quarantine"
+    # Signed licenses, their manifests and the event log, for downstream systems:
+    # versioned, object lock on, every signed document under COMPLIANCE retention.
+    bucket_published: str = "published"
+    published_retention_days: int = Field(3650, ge=1)
+    # Read-only identity for downstream systems: list and get the published bucket only.
+    downstream_access_key: str = "downstream"
+    downstream_secret_key: SecretStr = SecretStr("downstream-dev-secret")
+    # Validity of the links `medlicense fetch` prints (SigV4 allows at most 7 days).
+    presign_seconds: int = Field(3600, ge=1, le=7 * 24 * 3600)
     # Prefix under which portal packages are read from the uploads bucket.
     uploads_prefix: str = "incoming/"
 
@@ -100,6 +109,7 @@ class Settings(BaseSettings):
         "auto (demo, benchmarks): approve when the automated checks found nothing.",
     )
     intake_cron: str = Field("*/15 * * * *", description="Schedule of the intake deployment.")
+    report_cron: str = Field("0 8 * * 1-5", description="Schedule of the daily report.")
     # A claim older than this is taken to belong to a crashed run and is taken over;
     # every write after the claim is idempotent, so a takeover cannot duplicate.
     claim_stale_seconds: int = Field(1800, ge=0)

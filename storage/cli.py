@@ -6,7 +6,7 @@ import argparse
 import json
 from typing import Any
 
-from medlicense.settings import get_settings
+from medlicense.settings import Settings, get_settings
 from storage.client import ObjectStore
 from storage.server import SeaweedServer
 
@@ -25,11 +25,14 @@ def register(sub: Any) -> None:
     status.set_defaults(func=_status)
 
 
-def ensure_all_buckets(store: ObjectStore) -> list[str]:
-    s = get_settings()
-    names = [s.bucket_uploads, s.bucket_artifacts, s.bucket_quarantine]
-    store.ensure_buckets(*names)
-    return names
+def ensure_all_buckets(store: ObjectStore, settings: Settings | None = None) -> list[str]:
+    """The pipeline's buckets; idempotent, safe to run on every start."""
+    s = settings or get_settings()
+    store.ensure_buckets(s.bucket_uploads, s.bucket_quarantine)
+    # record.json and the register are rewritten views: versioning keeps each state.
+    store.ensure_versioned_bucket(s.bucket_artifacts)
+    store.ensure_locked_bucket(s.bucket_published)
+    return [s.bucket_uploads, s.bucket_artifacts, s.bucket_quarantine, s.bucket_published]
 
 
 def _up(args: argparse.Namespace) -> int:

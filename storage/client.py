@@ -8,6 +8,7 @@ the storage branch of the project's error tree at this boundary.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import io
 from collections.abc import Iterator
@@ -15,7 +16,10 @@ from typing import Any, Literal
 
 import urllib3
 from minio import Minio
+from minio.commonconfig import COMPLIANCE, ENABLED
 from minio.error import S3Error
+from minio.retention import Retention
+from minio.versioningconfig import VersioningConfig
 
 from medlicense.errors import (
     IntegrityError,
@@ -40,7 +44,8 @@ class ObjectStore:
         self.client = client
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ObjectStore:
+    def from_settings(cls, settings: Settings, *, downstream: bool = False) -> ObjectStore:
+        """The pipeline's client; ``downstream``: the read-only identity of the published bucket."""
         # Few urllib3 retries and short connect timeouts: the flows retry with
         # backoff themselves, and a dead endpoint should surface in seconds.
         http = urllib3.PoolManager(
@@ -50,8 +55,10 @@ class ObjectStore:
         )
         client = Minio(
             settings.s3_endpoint,
-            access_key=settings.s3_access_key,
-            secret_key=settings.s3_secret_key.get_secret_value(),
+            access_key=settings.downstream_access_key if downstream else settings.s3_access_key,
+            secret_key=(
+                settings.downstream_secret_key if downstream else settings.s3_secret_key
+            ).get_secret_value(),
             secure=settings.s3_secure,
             region=settings.s3_region,
             http_client=http,
@@ -71,6 +78,35 @@ class ObjectStore:
                         if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
                             raise
 
+    def ensure_locked_bucket(self, name: str) -> None:
+        """Create ``name`` with object lock (and so versioning) if missing.
+
+        Object lock can only be switched on when a bucket is created; an existing
+        bucket without it is an error, not something to paper over, since the
+        published documents' immutability depends on it.
+        """
+        with _mapped(name):
+            if not self.client.bucket_exists(name):
+                try:
+                    self.client.make_bucket(name, object_lock=True)
+                except S3Error as exc:
+                    if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
+                        raise
+            versioning = self.client.get_bucket_versioning(name)
+        if versioning.status != "Enabled":
+            raise StorageError(
+                f"s3://{name}: exists without versioning/object lock; "
+                "published documents need a bucket created with object lock",
+                code="storage.not_locked",
+            )
+
+    def ensure_versioned_bucket(self, name: str) -> None:
+        """Create ``name`` if missing and keep every version of what is rewritten in it."""
+        self.ensure_buckets(name)
+        with _mapped(name):
+            if self.client.get_bucket_versioning(name).status != "Enabled":
+                self.client.set_bucket_versioning(name, VersioningConfig(ENABLED))
+
     # -- objects ---------------------------------------------------------------------------
     def put_bytes(
         self,
@@ -81,11 +117,14 @@ class ObjectStore:
         content_type: str = "application/octet-stream",
         metadata: dict[str, str] | None = None,
         if_absent: bool = False,
+        retain_until: dt.datetime | None = None,
     ) -> StoredObject:
         """Write ``data``; with ``if_absent`` the write fails with ObjectExists if the key is taken.
 
         The create-only write is what makes claims and signed documents safe under
         concurrent runs: S3 decides, not a check-then-write race in our code.
+        ``retain_until`` (buckets with object lock) puts the version under COMPLIANCE
+        retention: nobody, the owner included, can delete or overwrite it before then.
         """
         digest = sha256_hex(data)
         meta: dict[str, str | list[str] | tuple[str]] = {SHA256_META: digest, **(metadata or {})}
@@ -96,6 +135,9 @@ class ObjectStore:
                     "If-None-Match": "*",
                     **{f"x-amz-meta-{k}": v for k, v in meta.items()},
                 }
+                if retain_until is not None:
+                    headers["x-amz-object-lock-mode"] = COMPLIANCE
+                    headers["x-amz-object-lock-retain-until-date"] = _iso(retain_until)
                 # The public put_object() prefixes unknown headers as user metadata,
                 # so the conditional header goes through the SDK's single-part PUT.
                 self.client._put_object(bucket, key, data, headers)
@@ -107,6 +149,7 @@ class ObjectStore:
                     len(data),
                     content_type=content_type,
                     metadata=meta,
+                    retention=Retention(COMPLIANCE, retain_until) if retain_until else None,
                 )
         return StoredObject(bucket=bucket, key=key, sha256=digest, size=len(data))
 
@@ -161,9 +204,19 @@ class ObjectStore:
         data = self.get_bytes(src_bucket, src_key)
         return self.put_bytes(dst_bucket, dst_key, data)
 
+    def presigned_get(self, bucket: str, key: str, seconds: int) -> str:
+        with _mapped(bucket, key):
+            return self.client.presigned_get_object(
+                bucket, key, expires=dt.timedelta(seconds=seconds)
+            )
+
     def ping(self) -> None:
         with _mapped():
             self.client.list_buckets()
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 class _mapped:

@@ -72,7 +72,18 @@ class SeaweedServer:
                         }
                     ],
                     "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                }
+                },
+                {
+                    # Downstream systems: read and list the published bucket, nothing else.
+                    "name": "downstream",
+                    "credentials": [
+                        {
+                            "accessKey": s.downstream_access_key,
+                            "secretKey": s.downstream_secret_key.get_secret_value(),
+                        }
+                    ],
+                    "actions": [f"Read:{s.bucket_published}", f"List:{s.bucket_published}"],
+                },
             ]
         }
         self.config_file.write_text(json.dumps(identities, indent=2), encoding="utf-8")

@@ -81,14 +81,13 @@ def settings(test_env: dict[str, str]) -> Settings:
 @pytest.fixture(scope="session")
 def s3_server(settings: Settings) -> Iterator[Settings]:
     """A running SeaweedFS with the project's buckets; stopped at the end of the session."""
+    from storage.cli import ensure_all_buckets
     from storage.client import ObjectStore
     from storage.server import SeaweedServer
 
     server = SeaweedServer(settings)
     server.up()
-    ObjectStore.from_settings(settings).ensure_buckets(
-        settings.bucket_uploads, settings.bucket_artifacts, settings.bucket_quarantine
-    )
+    ensure_all_buckets(ObjectStore.from_settings(settings), settings)
     yield settings
     server.down()
 
