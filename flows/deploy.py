@@ -26,6 +26,7 @@ from prefect.runner import Runner
 from medlicense.settings import Settings
 
 from .intake import intake_batch
+from .report import daily_report
 from .review import review_application
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -37,6 +38,10 @@ def intake_deployment_name(settings: Settings) -> str:
 
 def review_deployment_name(settings: Settings) -> str:
     return f"{settings.deployment_prefix}-review"
+
+
+def report_deployment_name(settings: Settings) -> str:
+    return f"{settings.deployment_prefix}-report"
 
 
 def deployments(settings: Settings) -> list[RunnerDeployment]:
@@ -51,7 +56,13 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
         description="One application: the executor's review, the head's signature, the result.",
         tags=["review"],
     )
-    return [intake, review]
+    report: RunnerDeployment = daily_report.to_deployment(  # type: ignore[assignment]
+        name=report_deployment_name(settings),
+        cron=settings.report_cron,
+        description="Applications due today and overdue under the regulation's time limits.",
+        tags=["report"],
+    )
+    return [intake, review, report]
 
 
 def serve_all(settings: Settings, *, limit: int | None = None) -> None:
@@ -71,6 +82,7 @@ def deploy_to_pool(settings: Settings, work_pool: str) -> list[str]:
     for flow_obj, name, cron in (
         (intake_batch, intake_deployment_name(settings), settings.intake_cron),
         (review_application, review_deployment_name(settings), None),
+        (daily_report, report_deployment_name(settings), settings.report_cron),
     ):
         # Sync here: async_dispatch picks the sync variant outside an event loop.
         source: Any = flow_obj.from_source(

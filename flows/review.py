@@ -17,6 +17,7 @@ import uuid
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
 from prefect.flow_runs import suspend_flow_run
 
 from medlicense.licensing import (
@@ -31,6 +32,7 @@ from medlicense.licensing import (
     store_draft,
     validate_decision,
 )
+from medlicense.processing import IntakeContext
 from medlicense.records import (
     ApplicationFile,
     Decision,
@@ -39,7 +41,14 @@ from medlicense.records import (
     ServiceResult,
 )
 from medlicense.register import Registry
-from medlicense.review import head_form, review_form, to_decision, to_head_decision
+from medlicense.review import (
+    application_markdown,
+    artifact_key,
+    head_form,
+    review_form,
+    to_decision,
+    to_head_decision,
+)
 
 from .context import RETRY_DELAYS, REVIEW_FLOW, retry_transient, worker_context
 
@@ -144,6 +153,7 @@ def review_application(app_id: str) -> ServiceResult:
     if done is not None:
         return done
     app = assign_task(app_id)
+    _application_artifact(ctx, app)
     due = review_due(ctx, app)
     decision: ReviewDecision | None = None
     if settings.review_policy == "auto":
@@ -190,8 +200,23 @@ def review_application(app_id: str) -> ServiceResult:
         )
     assert decision is not None
     if decision.decision is Decision.APPROVE:
-        return issue_task(app_id, decision, head)
-    return refuse_task(app_id, decision, head)
+        result = issue_task(app_id, decision, head)
+    else:
+        result = refuse_task(app_id, decision, head)
+    _application_artifact(ctx, app, result)
+    return result
+
+
+def _application_artifact(
+    ctx: IntakeContext, app: ApplicationFile, result: ServiceResult | None = None
+) -> None:
+    # Keyed by application: the UI shows its latest version and keeps the earlier ones.
+    create_markdown_artifact(
+        key=artifact_key(app.app_id),
+        markdown=application_markdown(ctx, app, result),
+        description=f"{app.verdict.request.applicant_name or app.app_id}: "
+        + (result.outcome if result else "in review"),
+    )
 
 
 # --- operations from a terminal (``medlicense review``) -----------------------------------------

@@ -329,6 +329,10 @@ def _demo(args: argparse.Namespace) -> int:
         f"  (credentials: MEDLICENSE_S3_ACCESS_KEY / MEDLICENSE_S3_SECRET_KEY; data in {settings.weed_dir / 'data'})"
     )
     print(f"Quarantine: s3://{settings.bucket_quarantine}/")
+    print(
+        f"Published (object lock): s3://{settings.bucket_published}/licenses/<number>/; "
+        "downstream: medlicense events --since 0; medlicense fetch <number>"
+    )
     print(f"Verify a document: .venv/bin/medlicense verify {copies}/<file>.pdf")
     print(f"  or with poppler: pdfsig <file>.pdf, trusting the development root {pki.root_cert}")
     if ui_url:

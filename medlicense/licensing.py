@@ -13,6 +13,9 @@ Outgoing documents (artifacts bucket, ``applications/<app-id>/``)::
     duplicate-<number>-D<n>.pdf, duplicate-appendix-<number>-001-D<n>.pdf
     refusal-<number>.pdf                                 reasoned refusal (B-T)
     draft-license.pdf, draft-appendix.pdf                unsigned drafts for the head
+
+On delivery, licenses, appendices and duplicates are also published (object lock,
+manifest per license) and the outcome goes to the event log: :mod:`medlicense.publish`.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from zoneinfo import ZoneInfo
 from medlicense.errors import MedLicenseError, ObjectExists, RulesError
 from medlicense.models import ApplicantType, ApplicationRequest, Finding, RequestKind, Severity
 from medlicense.processing import PDF, IntakeContext
+from medlicense.publish import MANIFEST, Publisher, emit, license_prefix
 from medlicense.records import (
     ApplicationFile,
     AppState,
@@ -40,6 +44,7 @@ from medlicense.records import (
 from medlicense.register import Registry, app_prefix
 from medlicense.rules import Edition, Unit, check_id
 from medlicense.rules.evaluate import resolve_applicant_type
+from storage.events import EventType
 from templates.models import (
     AppendixData,
     Change,
@@ -454,6 +459,7 @@ def _deliver(
         _sign_event(ctx, app, head, at, f"{result.outcome} {result.number}", state)
         signed = reg.event(app.app_id, "sign")
     assert signed is not None
+    _publish(ctx, app, result)
     stored = reg.save_result(result)
     if reg.event(app.app_id, "deliver") is None:
         record_step(
@@ -468,6 +474,45 @@ def _deliver(
             detail=", ".join(result.documents),
         )
     return stored
+
+
+_RESULT_EVENTS = {
+    "issued": EventType.LICENSE_ISSUED,
+    "reissued": EventType.LICENSE_REISSUED,
+    "duplicate": EventType.LICENSE_DUPLICATED,
+    "refused": EventType.APPLICATION_REFUSED,
+}
+
+
+def _publish(ctx: IntakeContext, app: ApplicationFile, result: ServiceResult) -> None:
+    """Publish the signed documents, then tell downstream (so the event finds them there).
+
+    Before ``result.json``: a run that dies in between repeats both, and both keep
+    what they wrote first.
+    """
+    publisher = Publisher(ctx.store, ctx.settings)
+    license_number: str | None = None
+    data: dict[str, str | None] = {"outcome": result.outcome}
+    if result.outcome != "refused":
+        license_number = result.number
+        publisher.publish(result.number)
+        entry = registry(ctx).license(result.number)
+        if entry is not None and entry.previous_number:
+            # The replaced license's manifest now says so (a new manifest version).
+            publisher.publish(entry.previous_number)
+            data["previous_number"] = entry.previous_number
+        data["manifest"] = f"{license_prefix(result.number)}{MANIFEST}"
+    else:
+        data["refusal_number"] = result.number
+        data["stage"] = "review"
+    emit(
+        ctx.store,
+        ctx.settings,
+        _RESULT_EVENTS[result.outcome],
+        app.app_id,
+        license_number=license_number,
+        data=data,
+    )
 
 
 def _issue_new(

@@ -145,3 +145,5 @@ class ReceiptResult(_Frozen):
     receipt_number: str | None = None
     receipt_keys: tuple[str, ...] = ()
     error: str | None = None  # coded error when a step after validation failed
+    app_id: str | None = None
+    applicant: str | None = None

@@ -17,7 +17,9 @@ Object layout (artifacts bucket)::
     processed/<app-id>.json                             outcome; its presence ends processing
 
 Unreadable packages go to the quarantine bucket (``<app-id>/<file>`` and
-``<app-id>/reason.json``) with their rejection code.
+``<app-id>/reason.json``) with their rejection code.  Downstream systems learn of
+each package from the event log in the published bucket (``application.received``,
+then ``accepted``, ``refused`` or ``rejected``; see :mod:`medlicense.publish`).
 """
 
 from __future__ import annotations
@@ -39,17 +41,25 @@ import httpx
 from medlicense.errors import ObjectExists, PackageError, RulesError, SigningError
 from medlicense.intake import check_package_bytes
 from medlicense.models import Outcome, PackageVerdict, ReceiptResult
+from medlicense.publish import emit
 from medlicense.rules import Rulebook, load_rulebook
 from medlicense.settings import Settings
 from signing.pki import CRL_PATH, TSA_PATH, PkiPaths, init_pki
 from signing.services import LocalPkiServices, services_url
 from signing.signer import PdfSigner
 from storage.client import ObjectStore
+from storage.events import EventType
 from templates.models import ReceiptData
 from templates.render import Renderer
 
 PDF = "application/pdf"
 JSON = "application/json"
+
+_OUTCOME_EVENTS = {
+    Outcome.ACCEPTED: EventType.APPLICATION_ACCEPTED,
+    Outcome.REFUSED: EventType.APPLICATION_REFUSED,
+    Outcome.REJECTED: EventType.APPLICATION_REJECTED,
+}
 
 
 def application_id(upload_key: str) -> str:
@@ -205,6 +215,7 @@ def process_package(
     data = store.get_bytes(s.bucket_uploads, key)
     file_name = PurePosixPath(key).name
     received = now or dt.datetime.now(dt.UTC)
+    emit(store, s, EventType.APPLICATION_RECEIVED, app_id, data={"upload_key": key})
     verdict = check_package_bytes(data, file_name, rulebook=ctx.rulebook, received_at=received)
     base = f"applications/{app_id}"
     store.put_bytes(
@@ -232,7 +243,13 @@ def process_package(
             json.dumps(reason, ensure_ascii=False, indent=2).encode("utf-8"),
             content_type=JSON,
         )
-        result = ReceiptResult(package=key, outcome=verdict.outcome, reason=verdict.reason)
+        result = ReceiptResult(
+            package=key,
+            outcome=verdict.outcome,
+            reason=verdict.reason,
+            app_id=app_id,
+            applicant=verdict.request.applicant_name,
+        )
     else:
         number = receipt_number(app_id)
         receipt_key = f"{base}/receipt-{number}.pdf"
@@ -250,6 +267,8 @@ def process_package(
             missing=tuple(m.code for m in verdict.missing),
             receipt_number=number,
             receipt_keys=(receipt_key,),
+            app_id=app_id,
+            applicant=verdict.request.applicant_name,
         )
         if verdict.outcome is Outcome.ACCEPTED:
             hand_over_for_review(
@@ -262,6 +281,19 @@ def process_package(
                 f"{base}/package/{file_name}",
                 received,
             )
+    # Before the marker: a run that dies in between repeats the append, which keeps
+    # the first event (same id), so downstream sees each outcome once.
+    emit(
+        store,
+        s,
+        _OUTCOME_EVENTS[verdict.outcome],
+        app_id,
+        data={
+            "reason": result.reason,
+            "missing": list(result.missing),
+            "receipt_number": result.receipt_number,
+        },
+    )
     try:
         store.put_bytes(
             s.bucket_artifacts,

@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from medlicense.models import PackageVerdict, RequestKind
+from medlicense.models import Finding, PackageVerdict, RequestKind
 
 
 class _Record(BaseModel):
@@ -59,8 +59,17 @@ class ApplicationFile(_Record):
     package_key: str
 
 
+class DocumentDigest(_Record):
+    key: str  # in the artifacts bucket
+    sha256: str
+
+
 class ApplicationRecord(_Record):
-    """The state of one application and who did what when (``record.json``)."""
+    """The state of one application and who did what when (``record.json``).
+
+    Plain JSON for readers without this code: state, steps with times and actors,
+    the automated findings, and the SHA-256 of every document received and produced.
+    """
 
     app_id: str
     state: AppState
@@ -70,6 +79,8 @@ class ApplicationRecord(_Record):
     license_number: str | None = None
     result_keys: tuple[str, ...] = ()
     history: tuple[StepEvent, ...] = ()
+    findings: tuple[Finding, ...] = ()
+    documents: tuple[DocumentDigest, ...] = ()
 
 
 class Decision(StrEnum):

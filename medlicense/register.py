@@ -4,7 +4,8 @@ Nothing here holds a lock or a database transaction: every fact is written once
 under a key of its own with a create-only write (``If-None-Match: *``), so two
 runs racing for the same fact cannot both win, and a run repeating a step after
 a crash finds its earlier write and keeps it.  The only object ever rewritten is
-``record.json``, a view rebuilt from the immutable objects each time.
+``record.json``, a view rebuilt from the immutable objects each time; the
+artifacts bucket is versioned, so each earlier state of it stays readable.
 
 Keys (artifacts bucket)::
 
@@ -36,6 +37,7 @@ from medlicense.records import (
     ApplicationFile,
     ApplicationRecord,
     AppState,
+    DocumentDigest,
     DuplicateEntry,
     LicenseEntry,
     NumberClaim,
@@ -209,9 +211,21 @@ class Registry:
             license_number=result.number if result else None,
             result_keys=result.documents if result else (),
             history=history,
+            findings=app.verdict.findings,
+            documents=tuple(self.document_digests(app_id)),
         )
         self.put(f"{app_prefix(app_id)}/record.json", record)
         return record
+
+    def document_digests(self, app_id: str) -> Iterator[DocumentDigest]:
+        """SHA-256 of each document received (package, its files) and produced (PDFs)."""
+        prefix = f"{app_prefix(app_id)}/"
+        for key in self.keys(prefix):
+            rest = key[len(prefix) :]
+            if rest.startswith(("package/", "documents/")) or rest.endswith(".pdf"):
+                digest = self.store.stat(self.bucket, key).get("sha256")
+                if digest:
+                    yield DocumentDigest(key=key, sha256=digest)
 
     def record(self, app_id: str) -> ApplicationRecord | None:
         return self.read(f"{app_prefix(app_id)}/record.json", ApplicationRecord)

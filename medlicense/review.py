@@ -20,7 +20,13 @@ from pydantic import Field, create_model
 from medlicense.errors import MedLicenseError, RulesError
 from medlicense.licensing import attention_findings, edition_of, review_due
 from medlicense.processing import IntakeContext
-from medlicense.records import ApplicationFile, Decision, HeadDecision, ReviewDecision
+from medlicense.records import (
+    ApplicationFile,
+    Decision,
+    HeadDecision,
+    ReviewDecision,
+    ServiceResult,
+)
 from medlicense.rules import check_id, fee_due
 from medlicense.rules.schema import Edition
 
@@ -232,6 +238,44 @@ def review_description(ctx: IntakeContext, app: ApplicationFile) -> str:
         "Approve with the subtypes and places to license, or refuse with the grounds and "
         "the reasoning. Links are valid for 7 days; `medlicense review list` prints fresh ones.",
     ]
+    return "\n".join(out)
+
+
+def artifact_key(app_id: str) -> str:
+    # Prefect artifact keys: lower-case letters, digits and dashes only.
+    return "application-" + "".join(c if c.isalnum() else "-" for c in app_id.lower())
+
+
+def application_markdown(
+    ctx: IntakeContext, app: ApplicationFile, result: ServiceResult | None = None
+) -> str:
+    """The application's page in the UI: documents, findings, steps against their limits,
+    the decision and what was issued."""
+    from medlicense.register import Registry
+
+    tz = ZoneInfo(ctx.settings.timezone)
+    reg = Registry(ctx.store, ctx.settings)
+    out = [review_description(ctx, app), "", "### Steps and time limits", ""]
+    out += ["| step | by | at | due by | |", "|---|---|---|---|---|"]
+    for e in reg.events(app.app_id):
+        due = f"{e.due_by.astimezone(tz):%Y-%m-%d %H:%M}" if e.due_by else "—"
+        out.append(
+            f"| {e.step} ({e.detail}) | {e.actor} | {e.at.astimezone(tz):%Y-%m-%d %H:%M} "
+            f"| {due} | {'**overdue**' if e.overdue else 'in time'} |"
+        )
+    out += ["", "### Decision", ""]
+    if result is None:
+        out.append("Waiting for the executor's decision (*Runs* → this run → *Resume*).")
+    else:
+        out.append(
+            f"**{result.outcome}** — number **{result.number}**, {result.issued_at:%Y-%m-%d}"
+        )
+        out += [f"- {_link(ctx, key)}" for key in result.documents]
+        if result.outcome != "refused":
+            out.append(
+                f"\nPublished for downstream systems under "
+                f"`s3://{ctx.settings.bucket_published}/licenses/{result.number}/`."
+            )
     return "\n".join(out)
 
 

@@ -341,3 +341,104 @@ def test_head_confirms_an_unsigned_draft_before_signing(
     assert result.outcome == "issued"
     steps = [(e.step, e.actor) for e in registry.record(app_id).history]
     assert ("provider.sign", "Қуанышев Е. С.") in steps
+
+
+def test_published_register_events_and_artifacts_after_the_workflow(
+    first_batch: dict[str, str], s3_server: Settings, registry
+) -> None:  # type: ignore[no-untyped-def]
+    """After every run of this module: each step's event exactly once, the licenses
+    published with their manifests, the records plain JSON, the artifacts in the UI."""
+    import json
+    from collections import Counter
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    from medlicense.processing import application_id
+    from medlicense.publish import current_files, event_log
+    from medlicense.review import artifact_key
+    from signing.verify import verify_pdf
+    from storage.client import sha256_hex
+
+    store = ObjectStore.from_settings(s3_server)
+    events = list(event_log(store, s3_server).since(0))
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert len({e.id for e in events}) == len(events), "an event was recorded twice"
+    per_app: dict[str, Counter[str]] = {}
+    for e in events:
+        per_app.setdefault(e.application_id, Counter())[e.type.value] += 1
+    processed = [
+        json.loads(store.get_bytes(s3_server.bucket_artifacts, k))
+        for k in store.list_keys(s3_server.bucket_artifacts, "processed/")
+    ]
+    expected_outcome = {
+        "accepted": "application.accepted",
+        "refused": "application.refused",
+        "rejected": "application.rejected",
+    }
+    for receipt in processed:
+        app_id = application_id(receipt["package"])
+        counts = per_app[app_id]
+        assert counts["application.received"] == 1, app_id
+        assert counts[expected_outcome[receipt["outcome"]]] >= 1, app_id
+        result = registry.result(app_id)
+        result_events = {
+            "issued": "license.issued",
+            "reissued": "license.reissued",
+            "duplicate": "license.duplicated",
+        }
+        if result is not None and result.outcome in result_events:
+            assert counts[result_events[result.outcome]] == 1, app_id
+            license_event = next(
+                e
+                for e in events
+                if e.application_id == app_id and e.type.value == result_events[result.outcome]
+            )
+            assert license_event.license_number == result.number
+        elif result is not None:  # a reasoned refusal after an accepted package
+            assert counts["application.accepted"] == 1 and counts["application.refused"] == 1
+        assert sum(counts.values()) == 2 + (result is not None), (app_id, counts)
+
+    # The first license: duplicated and re-issued in this module, so replaced, 4 files.
+    issued = registry.result(first_batch["approve.zip"])
+    manifest = json.loads(
+        store.get_bytes(s3_server.bucket_published, f"licenses/{issued.number}/manifest.json")
+    )
+    assert manifest["status"] == "replaced" and manifest["replaced_by"]
+    assert len(manifest["files"]) == 4
+    roots = [s3_server.resolved_pki_dir / "root.pem"]
+    downstream = ObjectStore.from_settings(s3_server, downstream=True)
+    for f in current_files(downstream, s3_server, issued.number):
+        data = downstream.get_bytes(s3_server.bucket_published, f.key)
+        assert sha256_hex(data) == f.sha256
+        assert f.verification.valid and verify_pdf(data, trust_roots=roots).valid
+
+    # The record is plain JSON: state, steps, findings, digests of every document.
+    record = json.loads(
+        store.get_bytes(
+            s3_server.bucket_artifacts, f"applications/{first_batch['approve.zip']}/record.json"
+        )
+    )
+    assert record["state"] == "issued" and record["license_number"] == issued.number
+    assert record["history"][0]["step"] == "provider.register"
+    digests = {d["key"]: d["sha256"] for d in record["documents"]}
+    for key in issued.documents:
+        assert digests[key] == sha256_hex(store.get_bytes(s3_server.bucket_artifacts, key))
+    assert any("/receipt-" in k for k in digests) and any("/package/" in k for k in digests)
+
+    with get_client(sync_client=True) as client:
+        keys = {
+            a.key
+            for a in client.read_artifacts(
+                artifact_filter=ArtifactFilter(
+                    key=ArtifactFilterKey(
+                        any_=[
+                            "intake-batch",
+                            "intake-progress",
+                            artifact_key(first_batch["approve.zip"]),
+                        ]
+                    )
+                )
+            )
+        }
+    assert keys == {"intake-batch", "intake-progress", artifact_key(first_batch["approve.zip"])}
