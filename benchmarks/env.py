@@ -9,53 +9,22 @@ services.  Call :func:`isolate` before anything imports Prefect.
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
+from medlicense.isolation import isolated_environment
 from medlicense.settings import Settings, get_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port_pair(used: set[int]) -> int:
-    """A free port p whose gRPC twin p + 10000 (SeaweedFS) is free as well."""
-    for _ in range(200):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port < 55000 and not {port, port + 10000} & used and _port_free(port + 10000):
-            used.update({port, port + 10000})
-            return port
-    raise RuntimeError("no free port pair")
-
-
 def isolate(data_dir: Path, *, runner_limit: int) -> Settings:
     """Point every ``MEDLICENSE_*`` and ``PREFECT_*`` setting of this process (and its
     children) at ``data_dir`` and fresh ports; returns the settings."""
-    used: set[int] = set()
     env = {
-        "MEDLICENSE_DATA_DIR": str(data_dir.resolve()),
-        "MEDLICENSE_WEED_S3_PORT": str(_free_port_pair(used)),
-        "MEDLICENSE_WEED_MASTER_PORT": str(_free_port_pair(used)),
-        "MEDLICENSE_WEED_VOLUME_PORT": str(_free_port_pair(used)),
-        "MEDLICENSE_WEED_FILER_PORT": str(_free_port_pair(used)),
-        "MEDLICENSE_WEED_ADMIN_PORT": str(_free_port_pair(used)),
-        "MEDLICENSE_WEED_WEBDAV_PORT": str(_free_port_pair(used)),
-        "MEDLICENSE_PREFECT_PORT": str(_free_port_pair(used)),
-        "MEDLICENSE_PKI_SERVICES_PORT": str(_free_port_pair(used)),
+        **isolated_environment(data_dir),
         "MEDLICENSE_REVIEW_POLICY": "auto",
         "MEDLICENSE_DEPLOYMENT_PREFIX": "bench",
     }
-    env["MEDLICENSE_S3_ENDPOINT"] = f"127.0.0.1:{env['MEDLICENSE_WEED_S3_PORT']}"
     for key in (
         "MEDLICENSE_PREFECT_API_URL",
         "MEDLICENSE_TSA_URL",
