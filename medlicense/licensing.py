@@ -379,6 +379,36 @@ def _store_signed(
     return key
 
 
+def _store_signed_pair(
+    ctx: IntakeContext,
+    app_id: str,
+    lic: LicenseData,
+    appendix: AppendixData,
+    *,
+    names: tuple[str, str],
+    numbers: tuple[str, str],
+    document_types: tuple[str, str],
+) -> tuple[str, str]:
+    """A license and its appendix, each rendered, signed and stored once (see _store_signed)."""
+    base = app_prefix(app_id)
+    return (
+        _store_signed(
+            ctx,
+            f"{base}/{names[0]}.pdf",
+            lambda: ctx.renderer.render_license(lic),
+            document_type=document_types[0],
+            number=numbers[0],
+        ),
+        _store_signed(
+            ctx,
+            f"{base}/{names[1]}.pdf",
+            lambda: ctx.renderer.render_appendix(appendix),
+            document_type=document_types[1],
+            number=numbers[1],
+        ),
+    )
+
+
 def _year_scope(ctx: IntakeContext, now: dt.datetime) -> tuple[str, int]:
     year = _local(ctx, now).year
     return str(year), year
@@ -527,20 +557,14 @@ def _issue_new(
     lic, appendix = issue_records(
         ctx, app, decision, number=claim.number, issued_at=issued_at, head_name=head.actor
     )
-    base = app_prefix(app.app_id)
-    license_key = _store_signed(
+    license_key, appendix_key = _store_signed_pair(
         ctx,
-        f"{base}/license-{claim.number}.pdf",
-        lambda: ctx.renderer.render_license(lic),
-        document_type="license",
-        number=claim.number,
-    )
-    appendix_key = _store_signed(
-        ctx,
-        f"{base}/appendix-{claim.number}-{APPENDIX_NO}.pdf",
-        lambda: ctx.renderer.render_appendix(appendix),
-        document_type="appendix",
-        number=f"{claim.number}-{APPENDIX_NO}",
+        app.app_id,
+        lic,
+        appendix,
+        names=(f"license-{claim.number}", f"appendix-{claim.number}-{APPENDIX_NO}"),
+        numbers=(claim.number, f"{claim.number}-{APPENDIX_NO}"),
+        document_types=("license", "appendix"),
     )
     registry(ctx).register_license(
         LicenseEntry(
@@ -672,20 +696,14 @@ def _reissue(
         ),
         verify_url=_verify_url(ctx, f"{claim.number}-{APPENDIX_NO}"),
     )
-    base = app_prefix(app.app_id)
-    license_key = _store_signed(
+    license_key, appendix_key = _store_signed_pair(
         ctx,
-        f"{base}/reissued-{claim.number}.pdf",
-        lambda: ctx.renderer.render_license(lic),
-        document_type="reissued",
-        number=claim.number,
-    )
-    appendix_key = _store_signed(
-        ctx,
-        f"{base}/reissued-appendix-{claim.number}-{APPENDIX_NO}.pdf",
-        lambda: ctx.renderer.render_appendix(appendix),
-        document_type="reissued",
-        number=f"{claim.number}-{APPENDIX_NO}",
+        app.app_id,
+        lic,
+        appendix,
+        names=(f"reissued-{claim.number}", f"reissued-appendix-{claim.number}-{APPENDIX_NO}"),
+        numbers=(claim.number, f"{claim.number}-{APPENDIX_NO}"),
+        document_types=("reissued", "reissued"),
     )
     reg.register_license(
         LicenseEntry(
@@ -763,22 +781,15 @@ def _duplicate(
         duplicate_of=DocumentRef(number=original.appendix_number, issued_on=original_on),
         verify_url=_verify_url(ctx, f"{original.number}-{original.appendix_number}-D{n}"),
     )
-    base = app_prefix(app.app_id)
-    keys = (
-        _store_signed(
-            ctx,
-            f"{base}/duplicate-{original.number}-D{n}.pdf",
-            lambda: ctx.renderer.render_license(lic),
-            document_type="duplicate",
-            number=f"{original.number}-D{n}",
-        ),
-        _store_signed(
-            ctx,
-            f"{base}/duplicate-appendix-{original.number}-{original.appendix_number}-D{n}.pdf",
-            lambda: ctx.renderer.render_appendix(appendix),
-            document_type="duplicate",
-            number=f"{original.number}-{original.appendix_number}-D{n}",
-        ),
+    appendix_dup = f"{original.number}-{original.appendix_number}-D{n}"
+    keys = _store_signed_pair(
+        ctx,
+        app.app_id,
+        lic,
+        appendix,
+        names=(f"duplicate-{original.number}-D{n}", f"duplicate-appendix-{appendix_dup}"),
+        numbers=(f"{original.number}-D{n}", appendix_dup),
+        document_types=("duplicate", "duplicate"),
     )
     reg.register_duplicate(
         DuplicateEntry(
