@@ -33,6 +33,7 @@ from medlicense.records import (
     ApplicationFile,
     AppState,
     Decision,
+    DecisionEntry,
     DuplicateEntry,
     HeadDecision,
     LicenseEntry,
@@ -111,6 +112,7 @@ def record_step(
     start: dt.datetime,
     at: dt.datetime,
     detail: str = "",
+    decision: DecisionEntry | None = None,
 ) -> StepEvent:
     due = step_due(ctx, app, step, start)
     event = StepEvent(
@@ -122,6 +124,7 @@ def record_step(
         overdue=due is not None and at > due,
         state=state,
         detail=detail,
+        decision=decision,
     )
     return registry(ctx).record_event(app.app_id, event)
 
@@ -213,6 +216,17 @@ def record_decision(
         start=app.received_at,
         at=at,
         detail=detail,
+        decision=DecisionEntry(
+            kind="review",
+            decision=decision.decision.value,
+            actor=decision.actor,
+            at=at,
+            round=round_no,
+            grounds=decision.grounds,
+            reasoning=decision.reasoning,
+            subtypes=decision.subtypes,
+            places=decision.places,
+        ),
     )
 
 
@@ -457,6 +471,7 @@ def _sign_event(
     at: dt.datetime,
     detail: str,
     state: AppState,
+    result: ServiceResult,
 ) -> None:
     review = registry(ctx).events(app.app_id)
     start = max((e.at for e in review if e.step == "provider.review"), default=app.received_at)
@@ -470,6 +485,14 @@ def _sign_event(
         start=start,
         at=at,
         detail=detail,
+        decision=DecisionEntry(
+            kind="result",
+            decision=result.outcome,
+            actor=head.actor,
+            at=at,
+            number=result.number,
+            documents=result.documents,
+        ),
     )
 
 
@@ -486,7 +509,7 @@ def _deliver(
     if signed is None:
         at = max(dt.datetime.now(dt.UTC), now)
         state = AppState.REFUSED if result.outcome == "refused" else AppState.APPROVED
-        _sign_event(ctx, app, head, at, f"{result.outcome} {result.number}", state)
+        _sign_event(ctx, app, head, at, f"{result.outcome} {result.number}", state, result)
         signed = reg.event(app.app_id, "sign")
     assert signed is not None
     _publish(ctx, app, result)
@@ -889,6 +912,14 @@ def record_head(
         at=at,
         detail=("confirmed" if head.confirmed else "returned to the executor")
         + (f": {head.comment}" if head.comment else ""),
+        decision=DecisionEntry(
+            kind="head",
+            decision="confirm" if head.confirmed else "return",
+            actor=head.actor,
+            at=at,
+            round=round_no,
+            comment=head.comment,
+        ),
     )
 
 

@@ -1,9 +1,13 @@
 """Signed licenses for downstream systems: the published bucket, its manifests, the event log.
 
-The published bucket is created with object lock (so versioning), and every
-signed document is written there once, create-only, under COMPLIANCE retention
-of ``published_retention_days``: not even the pipeline's own credentials can
-overwrite or delete it.  Keys are stable by license number::
+The published bucket is created with object lock (so versioning) and a default
+COMPLIANCE retention of ``published_retention_days`` on every version written to
+it, and its policy refuses deletes to everyone (:mod:`storage.server`).  Only the
+publisher identity writes it (:class:`storage.client.ObjectStore` routes the
+writes), and every write is conditional: a signed document or an event is
+created once (``If-None-Match: *``; a second write of the key is refused with
+``storage.exists``), a manifest is replaced only if it is still the version this
+run read (``If-Match``).  Keys are stable by license number::
 
     licenses/<number>/<file>.pdf        license, appendix, duplicates (never rewritten)
     licenses/<number>/manifest.json     files, SHA-256, verification summary, register entry
@@ -11,14 +15,15 @@ overwrite or delete it.  Keys are stable by license number::
 
 The manifest is the one object that is rewritten (a new version when the
 license changes state: replaced by a re-issue, a duplicate added); its earlier
-versions stay in the bucket's history.  Publishing again what is already
-published changes nothing.
+versions stay in the bucket's history, under the same retention.  Publishing
+again what is already published changes nothing.
 
 Downstream systems get read-only credentials for this bucket alone.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 from pathlib import Path, PurePosixPath
@@ -35,6 +40,9 @@ from storage.events import Event, EventLog, EventType
 
 MANIFEST = "manifest.json"
 PDF = "application/pdf"
+# A manifest changes a handful of times in a license's life; more lost races than
+# this in one call means something other than a concurrent publisher is writing.
+_MANIFEST_ATTEMPTS = 3
 
 
 class _Frozen(BaseModel):
@@ -117,14 +125,31 @@ class Publisher:
         return [r for r in roots if r.exists()]
 
     def manifest(self, number: str) -> Manifest | None:
+        current = self._manifest_and_etag(number)
+        return current[0] if current else None
+
+    def _manifest_and_etag(self, number: str) -> tuple[Manifest, str] | None:
         try:
-            data = self.store.get_bytes(self.bucket, license_prefix(number) + MANIFEST)
+            data, etag = self.store.get_with_etag(self.bucket, license_prefix(number) + MANIFEST)
         except ObjectNotFound:
             return None
-        return Manifest.model_validate_json(data)
+        return Manifest.model_validate_json(data), etag
 
     def publish(self, number: str, *, now: dt.datetime | None = None) -> Manifest:
-        """Bring ``licenses/<number>/`` in line with the register; idempotent."""
+        """Bring ``licenses/<number>/`` in line with the register; idempotent.
+
+        Two runs publishing the same license at once (a re-issue updating the
+        replaced license while its duplicate is delivered) each replace only the
+        manifest they read; the one that loses reads again and recomputes.
+        """
+        for _ in range(_MANIFEST_ATTEMPTS - 1):
+            # Only the manifest's conditional write lets ObjectExists out (first
+            # version: storage.exists, a later one: storage.changed).
+            with contextlib.suppress(ObjectExists):
+                return self._publish_once(number, now)
+        return self._publish_once(number, now)
+
+    def _publish_once(self, number: str, now: dt.datetime | None) -> Manifest:
         entry = self.registry.license(number)
         if entry is None:
             raise ObjectNotFound(
@@ -132,7 +157,8 @@ class Publisher:
             )
         duplicates = tuple(self.registry.duplicates(number))
         successor: NumberClaim | None = self.registry.replaced_by(number)
-        previous = self.manifest(number)
+        current = self._manifest_and_etag(number)
+        previous = current[0] if current else None
         known = {f.name: f for f in previous.files} if previous else {}
         sources: list[tuple[Role, str]] = [
             ("license", entry.license_key),
@@ -159,6 +185,8 @@ class Publisher:
             license_prefix(number) + MANIFEST,
             manifest.model_dump_json(indent=2).encode(),
             content_type="application/json",
+            if_absent=current is None,
+            if_match=current[1] if current else None,
         )
         return manifest
 
@@ -172,11 +200,9 @@ class Publisher:
         stored = known.get(name)
         if stored is not None and stored.sha256 == digest:
             return stored  # published and verified before: nothing to do
-        retain = dt.datetime.now(dt.UTC) + dt.timedelta(days=self.settings.published_retention_days)
         try:
-            self.store.put_bytes(
-                self.bucket, key, data, content_type=PDF, if_absent=True, retain_until=retain
-            )
+            # Retention comes from the bucket's default rule, not from this request.
+            self.store.put_bytes(self.bucket, key, data, content_type=PDF, if_absent=True)
         except ObjectExists:
             # Published by an earlier, interrupted run; locked, so it must be these bytes.
             existing = self.store.stat(self.bucket, key).get("sha256")

@@ -11,7 +11,7 @@ import datetime as dt
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from medlicense.models import Finding, PackageVerdict, RequestKind
 
@@ -29,12 +29,51 @@ class AppState(StrEnum):
     REFUSED = "refused"  # reasoned refusal signed and stored
 
 
+DecisionKind = Literal["review", "head", "result"]
+DecisionValue = Literal[
+    "approve",  # review: the executor approves
+    "refuse",  # review: the executor refuses, on grounds
+    "confirm",  # head: signs the draft
+    "return",  # head: sends the draft back to the executor
+    "issued",  # result: what was signed and handed out
+    "reissued",
+    "duplicate",
+    "refused",
+]
+
+
+class DecisionEntry(_Record):
+    """One decision taken about an application, as plain data.
+
+    Readers of ``record.json`` find every decision under ``decisions`` in the
+    order taken: each review round's decision (``kind`` "review": approve or
+    refuse, with the grounds' codes, the reasoning, subtypes and places), the
+    head's answer to that round (``kind`` "head": confirm or return, with the
+    comment) and the final result (``kind`` "result": issued, reissued,
+    duplicate or refused, with the document number and the signed documents).
+    """
+
+    kind: DecisionKind
+    decision: DecisionValue
+    actor: str
+    at: dt.datetime
+    round: int | None = None  # review round (review and head decisions)
+    grounds: tuple[str, ...] = ()  # refusal grounds, codes of the edition's item
+    reasoning: str = ""  # the executor's reasoning
+    comment: str = ""  # the head's comment
+    subtypes: tuple[str, ...] = ()
+    places: tuple[str, ...] = ()
+    number: str | None = None  # result: license (or refusal) number
+    documents: tuple[str, ...] = ()  # result: object keys of the signed documents
+
+
 class StepEvent(_Record):
     """One step of the regulation done by someone, against its time limit.
 
     ``step`` is the edition's step id (``provider.review`` …); ``key`` makes it
     unique inside the application when a step can happen more than once (a
-    second review round after the head sent a draft back).
+    second review round after the head sent a draft back).  A step that is a
+    decision carries it as data in ``decision``.
     """
 
     key: str
@@ -45,6 +84,7 @@ class StepEvent(_Record):
     overdue: bool = False
     state: AppState
     detail: str = ""
+    decision: DecisionEntry | None = None
 
 
 class ApplicationFile(_Record):
@@ -68,7 +108,8 @@ class ApplicationRecord(_Record):
     """The state of one application and who did what when (``record.json``).
 
     Plain JSON for readers without this code: state, steps with times and actors,
-    the automated findings, and the SHA-256 of every document received and produced.
+    the decisions (:class:`DecisionEntry`), the automated findings, and the
+    SHA-256 of every document received and produced.
     """
 
     app_id: str
@@ -79,8 +120,21 @@ class ApplicationRecord(_Record):
     license_number: str | None = None
     result_keys: tuple[str, ...] = ()
     history: tuple[StepEvent, ...] = ()
+    # Empty in records written before decisions were recorded as data.
+    decisions: tuple[DecisionEntry, ...] = ()
     findings: tuple[Finding, ...] = ()
     documents: tuple[DocumentDigest, ...] = ()
+
+    @model_validator(mode="after")
+    def _decisions_from_history(self) -> ApplicationRecord:
+        # The record is a view rebuilt from the step events, and a decision is
+        # stored with its step; so the list follows the history unless given.
+        if not self.decisions:
+            found = tuple(e.decision for e in self.history if e.decision is not None)
+            if found:
+                # Frozen model: set once, during validation, before anyone reads it.
+                object.__setattr__(self, "decisions", found)
+        return self
 
 
 class Decision(StrEnum):

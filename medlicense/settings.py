@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     # Read-only identity for downstream systems: list and get the published bucket only.
     downstream_access_key: str = "downstream"
     downstream_secret_key: SecretStr = SecretStr("downstream-dev-secret")
+    # The only identity that writes the published bucket (create-only documents and
+    # events, compare-and-swap manifests); the pipeline's own identity only reads it.
+    publisher_access_key: str = "publisher"
+    publisher_secret_key: SecretStr = SecretStr("publisher-dev-secret")
     # Validity of the links `medlicense fetch` prints (SigV4 allows at most 7 days).
     presign_seconds: int = Field(3600, ge=1, le=7 * 24 * 3600)
     # Prefix under which portal packages are read from the uploads bucket.
@@ -75,6 +79,12 @@ class Settings(BaseSettings):
     signing_profiles_file: Path | None = Field(
         None, description="YAML table document type -> signing profile (overrides the built-in)."
     )
+    revocation_cache_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="Reuse OCSP/CRL answers and the signer chain verdict across signatures "
+        "for this long (a revocation is noticed at most this late); 0: ask every time.",
+    )
 
     # --- provider -------------------------------------------------------------------
     provider_name_kk: str = "Батыс Қазақстан облысының денсаулық сақтау басқармасы"
@@ -107,6 +117,16 @@ class Settings(BaseSettings):
         "manual",
         description="manual: every accepted application waits for the executor's form; "
         "auto (demo, benchmarks): approve when the automated checks found nothing.",
+    )
+    workers: int = Field(
+        0,
+        ge=0,
+        description="Warm worker processes that read, render and sign; 0: one per core.",
+    )
+    worker_max_tasks: int = Field(
+        0,
+        ge=0,
+        description="Replace a worker after this many jobs (bounds slow leaks); 0: never.",
     )
     intake_cron: str = Field("*/15 * * * *", description="Schedule of the intake deployment.")
     report_cron: str = Field("0 8 * * 1-5", description="Schedule of the daily report.")

@@ -4,6 +4,22 @@ Every object written here carries the SHA-256 of its bytes in its metadata
 (``x-amz-meta-sha256``) and every read can check it, so a downstream system can
 trust a document without trusting the transport.  Library errors are mapped to
 the storage branch of the project's error tree at this boundary.
+
+Three identities, so each credential can do only its part (see README, *Register,
+published licenses and the event log*):
+
+* the pipeline's (``s3_access_key``): everything in its own buckets, only reads
+  in the published bucket;
+* the publisher's (``publisher_access_key``): the only writer of the published
+  bucket.  :class:`ObjectStore` routes writes to that bucket through it, and
+  those writes are conditional: create-only, or compare-and-swap for the one
+  object that has versions (a manifest);
+* the downstream systems' (``downstream_access_key``): list and read the
+  published bucket, nothing else.
+
+Buckets are created by an administrator, not by the pipeline.  On the local
+SeaweedFS that is an identity of its own whose generated credentials are kept
+in ``<data_dir>/seaweedfs/admin.json``; elsewhere the operator creates them.
 """
 
 from __future__ import annotations
@@ -11,15 +27,18 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import io
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE, ENABLED
 from minio.error import S3Error
-from minio.retention import Retention
+from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.versioningconfig import VersioningConfig
+from pydantic import BaseModel, SecretStr
 
 from medlicense.errors import (
     IntegrityError,
@@ -33,50 +52,109 @@ from medlicense.settings import Settings
 
 SHA256_META = "sha256"
 _NOT_FOUND = {"NoSuchKey", "NoSuchObject", "NoSuchBucket", "NoSuchVersion"}
+_ALREADY_THERE = {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}
 
 
 def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+class Credentials(BaseModel):
+    access_key: str
+    secret_key: SecretStr
+
+
+def admin_credentials_file(settings: Settings) -> Path:
+    """Where the local SeaweedFS keeps its administrator's generated credentials."""
+    return settings.weed_dir / "admin.json"
+
+
+def read_admin_credentials(path: Path) -> Credentials | None:
+    try:
+        return Credentials.model_validate_json(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+
+
+def _minio(settings: Settings, access_key: str, secret_key: SecretStr) -> Minio:
+    # Few urllib3 retries and short connect timeouts: the flows retry with
+    # backoff themselves, and a dead endpoint should surface in seconds.
+    http = urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=3.0, read=60.0),
+        retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504]),
+        maxsize=16,
+    )
+    return Minio(
+        settings.s3_endpoint,
+        access_key=access_key,
+        secret_key=secret_key.get_secret_value(),
+        secure=settings.s3_secure,
+        region=settings.s3_region,
+        http_client=http,
+    )
+
+
 class ObjectStore:
-    def __init__(self, client: Minio) -> None:
+    """Reads and writes with one identity (``client``).
+
+    ``writers`` names buckets whose writes go through another identity (the
+    publisher's, for the published bucket).  ``admin`` creates missing buckets
+    and switches versioning on; without one, ``client`` tries.
+    """
+
+    def __init__(
+        self,
+        client: Minio,
+        *,
+        writers: Mapping[str, Minio] | None = None,
+        admin: Minio | None = None,
+    ) -> None:
         self.client = client
+        self.writers = dict(writers or {})
+        self.admin = admin
 
     @classmethod
     def from_settings(cls, settings: Settings, *, downstream: bool = False) -> ObjectStore:
-        """The pipeline's client; ``downstream``: the read-only identity of the published bucket."""
-        # Few urllib3 retries and short connect timeouts: the flows retry with
-        # backoff themselves, and a dead endpoint should surface in seconds.
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=3.0, read=60.0),
-            retries=urllib3.Retry(total=2, backoff_factor=0.2, status_forcelist=[502, 503, 504]),
-            maxsize=16,
+        """The pipeline's store; ``downstream``: the read-only identity of the published bucket."""
+        if downstream:
+            return cls(
+                _minio(settings, settings.downstream_access_key, settings.downstream_secret_key)
+            )
+        admin = read_admin_credentials(admin_credentials_file(settings))
+        return cls(
+            _minio(settings, settings.s3_access_key, settings.s3_secret_key),
+            writers={
+                settings.bucket_published: _minio(
+                    settings, settings.publisher_access_key, settings.publisher_secret_key
+                )
+            },
+            admin=_minio(settings, admin.access_key, admin.secret_key) if admin else None,
         )
-        client = Minio(
-            settings.s3_endpoint,
-            access_key=settings.downstream_access_key if downstream else settings.s3_access_key,
-            secret_key=(
-                settings.downstream_secret_key if downstream else settings.s3_secret_key
-            ).get_secret_value(),
-            secure=settings.s3_secure,
-            region=settings.s3_region,
-            http_client=http,
-        )
-        return cls(client)
+
+    @classmethod
+    def as_admin(cls, settings: Settings, credentials: Credentials) -> ObjectStore:
+        """A store that does everything with the administrator's identity (bucket setup)."""
+        client = _minio(settings, credentials.access_key, credentials.secret_key)
+        return cls(client, admin=client)
+
+    def writer(self, bucket: str) -> Minio:
+        return self.writers.get(bucket, self.client)
 
     # -- buckets -------------------------------------------------------------------------
+    def _make_bucket(self, name: str, *, object_lock: bool = False) -> None:
+        try:
+            (self.admin or self.client).make_bucket(name, object_lock=object_lock)
+        except S3Error as exc:
+            # Another process may have created it between the check and the call.
+            if exc.code not in _ALREADY_THERE:
+                raise
+
     def ensure_buckets(self, *names: str) -> None:
         """Create missing buckets; existing ones are left as they are."""
         for name in names:
             with _mapped(name):
                 if not self.client.bucket_exists(name):
-                    try:
-                        self.client.make_bucket(name)
-                    except S3Error as exc:
-                        # Another process may have created it between the two calls.
-                        if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
-                            raise
+                    self._make_bucket(name)
 
     def ensure_locked_bucket(self, name: str) -> None:
         """Create ``name`` with object lock (and so versioning) if missing.
@@ -87,11 +165,7 @@ class ObjectStore:
         """
         with _mapped(name):
             if not self.client.bucket_exists(name):
-                try:
-                    self.client.make_bucket(name, object_lock=True)
-                except S3Error as exc:
-                    if exc.code not in {"BucketAlreadyOwnedByYou", "BucketAlreadyExists"}:
-                        raise
+                self._make_bucket(name, object_lock=True)
             versioning = self.client.get_bucket_versioning(name)
         if versioning.status != "Enabled":
             raise StorageError(
@@ -105,7 +179,22 @@ class ObjectStore:
         self.ensure_buckets(name)
         with _mapped(name):
             if self.client.get_bucket_versioning(name).status != "Enabled":
-                self.client.set_bucket_versioning(name, VersioningConfig(ENABLED))
+                (self.admin or self.client).set_bucket_versioning(name, VersioningConfig(ENABLED))
+
+    def set_default_retention(self, name: str, days: int) -> None:
+        """Every new version in ``name`` under COMPLIANCE retention for ``days`` (administrator).
+
+        The bucket's rule rather than a retention header per object: on SeaweedFS
+        only an administrator may send that header, and the publisher is none.
+        """
+        with _mapped(name):
+            (self.admin or self.client).set_object_lock_config(
+                name, ObjectLockConfig(COMPLIANCE, days, DAYS)
+            )
+
+    def set_bucket_policy(self, name: str, policy: dict[str, Any]) -> None:
+        with _mapped(name):
+            (self.admin or self.client).set_bucket_policy(name, json.dumps(policy))
 
     # -- objects ---------------------------------------------------------------------------
     def put_bytes(
@@ -117,48 +206,62 @@ class ObjectStore:
         content_type: str = "application/octet-stream",
         metadata: dict[str, str] | None = None,
         if_absent: bool = False,
-        retain_until: dt.datetime | None = None,
+        if_match: str | None = None,
     ) -> StoredObject:
         """Write ``data``; with ``if_absent`` the write fails with ObjectExists if the key is taken.
 
         The create-only write is what makes claims and signed documents safe under
         concurrent runs: S3 decides, not a check-then-write race in our code.
-        ``retain_until`` (buckets with object lock) puts the version under COMPLIANCE
-        retention: nobody, the owner included, can delete or overwrite it before then.
+        ``if_match`` (an ETag from :meth:`get_with_etag`) replaces the object only
+        if it is still the version that was read; otherwise ObjectExists with the
+        code ``storage.changed``.
         """
         digest = sha256_hex(data)
         meta: dict[str, str | list[str] | tuple[str]] = {SHA256_META: digest, **(metadata or {})}
+        client = self.writer(bucket)
         with _mapped(bucket, key):
-            if if_absent:
+            if if_absent or if_match is not None:
                 headers: dict[str, Any] = {
                     "Content-Type": content_type,
-                    "If-None-Match": "*",
                     **{f"x-amz-meta-{k}": v for k, v in meta.items()},
                 }
-                if retain_until is not None:
-                    headers["x-amz-object-lock-mode"] = COMPLIANCE
-                    headers["x-amz-object-lock-retain-until-date"] = _iso(retain_until)
+                if if_absent:
+                    headers["If-None-Match"] = "*"
+                if if_match is not None:
+                    headers["If-Match"] = if_match
                 # The public put_object() prefixes unknown headers as user metadata,
                 # so the conditional header goes through the SDK's single-part PUT.
-                self.client._put_object(bucket, key, data, headers)
+                try:
+                    client._put_object(bucket, key, data, headers)
+                except S3Error as exc:
+                    if exc.code == "PreconditionFailed" and if_match is not None:
+                        raise ObjectExists(
+                            f"s3://{bucket}/{key}: changed since it was read",
+                            code="storage.changed",
+                        ) from exc
+                    raise
             else:
-                self.client.put_object(
+                client.put_object(
                     bucket,
                     key,
                     io.BytesIO(data),
                     len(data),
                     content_type=content_type,
                     metadata=meta,
-                    retention=Retention(COMPLIANCE, retain_until) if retain_until else None,
                 )
         return StoredObject(bucket=bucket, key=key, sha256=digest, size=len(data))
 
     def get_bytes(self, bucket: str, key: str, *, verify: bool = True) -> bytes:
+        return self.get_with_etag(bucket, key, verify=verify)[0]
+
+    def get_with_etag(self, bucket: str, key: str, *, verify: bool = True) -> tuple[bytes, str]:
+        """The object's bytes and the ETag that names this version for ``put_bytes(if_match=)``."""
         with _mapped(bucket, key):
             response = self.client.get_object(bucket, key)
             try:
                 data = response.read()
                 recorded = response.headers.get(f"x-amz-meta-{SHA256_META}")
+                etag = response.headers.get("ETag", "")
             finally:
                 response.close()
                 response.release_conn()
@@ -168,7 +271,7 @@ class ObjectStore:
                 bucket=bucket,
                 key=key,
             )
-        return data
+        return data, etag
 
     def stat(self, bucket: str, key: str) -> dict[str, str]:
         """User metadata of an object (keys without the x-amz-meta- prefix)."""
@@ -213,10 +316,6 @@ class ObjectStore:
     def ping(self) -> None:
         with _mapped():
             self.client.list_buckets()
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 class _mapped:

@@ -5,6 +5,13 @@ used where ``medlicense storage up`` is run.  The server binds to 127.0.0.1
 only, takes its credentials from an ``-s3.config`` file written from the
 settings, keeps its data under ``<data_dir>/seaweedfs`` (so it survives a
 restart) and is stopped by the PID recorded at start.
+
+Identities (``s3.json``): an administrator with generated credentials
+(``admin.json``, mode 0600) that creates the buckets and protects the published
+one; the pipeline (no administration, so it cannot lift the bucket policy); the
+publisher (writes the published bucket only); downstream (reads it only).  On
+every start the administrator makes sure of the buckets, the published bucket's
+default COMPLIANCE retention and its policy (:func:`published_bucket_policy`).
 """
 
 from __future__ import annotations
@@ -12,18 +19,72 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import secrets
 import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from medlicense.errors import ConfigurationError, StorageUnavailable
 from medlicense.settings import Settings
+from storage.client import (
+    Credentials,
+    ObjectStore,
+    admin_credentials_file,
+    read_admin_credentials,
+)
+
+PIPELINE_IDENTITY = "medlicense"
+# A volume's data file: <id>.dat, or <collection>_<id>.dat.
+_VOLUME_FILE = re.compile(r"(?:.+_)?(\d+)\.dat")
+# SeaweedFS names an identity without an account this way in bucket policies.
+_ACCOUNT = "000000000000"
+
+
+def user_arn(identity: str) -> str:
+    return f"arn:aws:iam::{_ACCOUNT}:user/{identity}"
+
+
+def published_bucket_policy(settings: Settings) -> dict[str, Any]:
+    """What the published bucket refuses, whoever asks.
+
+    Deletes are refused to every identity, the administrator's included, so no
+    delete marker can hide a published document and no version goes away.  The
+    pipeline's identity may write everywhere else (tests and tools make buckets
+    of their own) but not here: only the publisher writes the published bucket.
+
+    SeaweedFS 4.48 evaluates no condition on ``If-None-Match`` (and no
+    ``s3:ExistingObjectTag`` on writes), so the policy cannot make the
+    publisher's own writes create-only; the publisher's code does (conditional
+    writes), and COMPLIANCE retention keeps every earlier version.
+    """
+    objects = f"arn:aws:s3:::{settings.bucket_published}/*"
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "PublishedDocumentsAreNeverDeleted",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": ["s3:DeleteObject", "s3:DeleteObjectVersion"],
+                "Resource": [objects],
+            },
+            {
+                "Sid": "OnlyThePublisherWrites",
+                "Effect": "Deny",
+                "Principal": {"AWS": [user_arn(PIPELINE_IDENTITY)]},
+                "Action": ["s3:PutObject"],
+                "Resource": [objects],
+            },
+        ],
+    }
 
 
 class ServerStatus(BaseModel):
@@ -56,38 +117,97 @@ class SeaweedServer:
         self.pid_file = self.root / "weed.pid"
         self.log_file = self.root / "weed.log"
         self.config_file = self.root / "s3.json"
+        self.admin_file = admin_credentials_file(settings).resolve()
         self.health_url = f"http://{settings.weed_ip}:{settings.weed_s3_port}/healthz"
 
     # -- configuration -------------------------------------------------------------
-    def write_s3_config(self) -> None:
+    def admin_credentials(self) -> Credentials:
+        """The administrator's credentials, generated once per data directory."""
+        existing = read_admin_credentials(self.admin_file)
+        if existing is not None:
+            return existing
+        creds = Credentials(
+            access_key="medlicense-admin", secret_key=SecretStr(secrets.token_urlsafe(24))
+        )
+        self.root.mkdir(parents=True, exist_ok=True)
+        body = json.dumps(
+            {"access_key": creds.access_key, "secret_key": creds.secret_key.get_secret_value()}
+        )
+        fd = os.open(self.admin_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(body)
+        return creds
+
+    def s3_config(self) -> str:
         s = self.settings
+        admin = self.admin_credentials()
+        published = s.bucket_published
+
+        def identity(name: str, key: str, secret: SecretStr, actions: list[str]) -> dict[str, Any]:
+            return {
+                "name": name,
+                "credentials": [{"accessKey": key, "secretKey": secret.get_secret_value()}],
+                "actions": actions,
+            }
+
         identities = {
             "identities": [
-                {
-                    "name": "medlicense",
-                    "credentials": [
-                        {
-                            "accessKey": s.s3_access_key,
-                            "secretKey": s.s3_secret_key.get_secret_value(),
-                        }
-                    ],
-                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-                },
-                {
-                    # Downstream systems: read and list the published bucket, nothing else.
-                    "name": "downstream",
-                    "credentials": [
-                        {
-                            "accessKey": s.downstream_access_key,
-                            "secretKey": s.downstream_secret_key.get_secret_value(),
-                        }
-                    ],
-                    "actions": [f"Read:{s.bucket_published}", f"List:{s.bucket_published}"],
-                },
+                identity(
+                    "admin",
+                    admin.access_key,
+                    admin.secret_key,
+                    ["Admin", "Read", "Write", "List", "Tagging"],
+                ),
+                # No Admin: an administrator could lift the bucket policy, and on
+                # SeaweedFS 4.48 a multi-object delete by an administrator is not
+                # checked against it.  Writes to the published bucket are denied
+                # to this identity by that policy.
+                identity(
+                    PIPELINE_IDENTITY,
+                    s.s3_access_key,
+                    s.s3_secret_key,
+                    ["Read", "Write", "List", "Tagging"],
+                ),
+                identity(
+                    "publisher",
+                    s.publisher_access_key,
+                    s.publisher_secret_key,
+                    [f"Read:{published}", f"Write:{published}", f"List:{published}"],
+                ),
+                # Downstream systems: read and list the published bucket, nothing else.
+                identity(
+                    "downstream",
+                    s.downstream_access_key,
+                    s.downstream_secret_key,
+                    [f"Read:{published}", f"List:{published}"],
+                ),
             ]
         }
-        self.config_file.write_text(json.dumps(identities, indent=2), encoding="utf-8")
+        return json.dumps(identities, indent=2)
+
+    def write_s3_config(self) -> None:
+        self.config_file.write_text(self.s3_config(), encoding="utf-8")
         self.config_file.chmod(0o600)
+
+    def config_current(self) -> bool:
+        """Whether the running server was started with the identities the settings ask for."""
+        try:
+            return self.config_file.read_text(encoding="utf-8") == self.s3_config()
+        except FileNotFoundError:
+            return False
+
+    def admin_store(self) -> ObjectStore:
+        return ObjectStore.as_admin(self.settings, self.admin_credentials())
+
+    def bootstrap(self) -> None:
+        """The buckets, and the published bucket's retention rule and policy; idempotent."""
+        from storage.cli import ensure_all_buckets  # storage.cli imports this module
+
+        s = self.settings
+        admin = self.admin_store()
+        ensure_all_buckets(admin, s)
+        admin.set_default_retention(s.bucket_published, s.published_retention_days)
+        admin.set_bucket_policy(s.bucket_published, published_bucket_policy(s))
 
     def command(self) -> list[str]:
         """The full flag set, passed on every start so no stale option can linger."""
@@ -132,6 +252,31 @@ class SeaweedServer:
         except httpx.HTTPError:
             return False
 
+    def volumes_loaded(self) -> bool:
+        """Whether the master knows every volume on disk.
+
+        After a restart the S3 gateway answers before the volume server has
+        reported its volumes, and a read in between fails with "volume not found".
+        """
+        on_disk = {
+            int(m.group(1))
+            for f in (self.root / "data").rglob("*.dat")
+            if (m := _VOLUME_FILE.fullmatch(f.name))
+        }
+        if not on_disk:
+            return True
+        url = f"http://{self.settings.weed_ip}:{self.settings.weed_master_port}/vol/status"
+        try:
+            status = httpx.get(url, timeout=1.0).json()
+        except (httpx.HTTPError, ValueError):
+            return False
+        known: set[int] = set()
+        for racks in status.get("Volumes", {}).get("DataCenters", {}).values():
+            for nodes in racks.values():
+                for volumes in nodes.values():
+                    known.update(int(v["Id"]) for v in volumes or ())
+        return on_disk <= known
+
     def status(self) -> ServerStatus:
         pid = self.pid()
         return ServerStatus(
@@ -145,8 +290,13 @@ class SeaweedServer:
 
     def up(self) -> ServerStatus:
         if self.pid() is not None:
-            self.wait_healthy()
-            return self.status()
+            if self.config_current():
+                self.wait_healthy()
+                self.bootstrap()
+                return self.status()
+            # Started by an older version with other identities: s3.json is only
+            # read at start, so restart it (the data stays).
+            self.down()
         if self.healthy():
             # Something else already answers on our port; starting a second server
             # would only fail with "address in use" after a long wait.
@@ -170,6 +320,7 @@ class SeaweedServer:
         self.pid_file.write_text(str(proc.pid))
         try:
             self.wait_healthy(proc)
+            self.bootstrap()
         except StorageUnavailable:
             self.down()
             raise
@@ -183,7 +334,7 @@ class SeaweedServer:
                     f"weed exited with status {proc.returncode}; see {self.log_file}",
                     code="storage.start_failed",
                 )
-            if self.healthy():
+            if self.healthy() and self.volumes_loaded():
                 return
             time.sleep(0.25)
         raise StorageUnavailable(

@@ -1,5 +1,7 @@
 """Delivery to downstream systems against a real S3 server: the published bucket under
-object lock, manifests, the read-only downstream identity, ``fetch`` and ``events``."""
+object lock and a policy, who may write it (the publisher only, create-only) and who may
+not (the pipeline's identity, anyone deleting), manifests, the read-only downstream
+identity, ``fetch`` and ``events``."""
 
 from __future__ import annotations
 
@@ -7,10 +9,14 @@ import datetime as dt
 import io
 import json
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
+from minio.commonconfig import CopySource
+from minio.deleteobjects import DeleteObject
+from minio.error import S3Error
 
 from medlicense.cli import main
 from medlicense.errors import IntegrityError, ObjectExists, StorageError
@@ -120,28 +126,148 @@ def test_the_manifest_lists_every_file_with_its_hash_and_republishing_is_a_no_op
     assert len(versions) == 2
 
 
-def test_retention_blocks_deleting_and_overwriting_published_versions(
+def _versions(store: ObjectStore, bucket: str, key: str) -> list[tuple[str, bool]]:
+    """(version id, is a delete marker) of every version of ``key``, newest first."""
+    assert store.admin is not None
+    return [
+        (str(o.version_id), bool(o.is_delete_marker))
+        for o in store.admin.list_objects(bucket, prefix=key, include_version=True)
+        if o.object_name == key
+    ]
+
+
+def _denied(call: Callable[[], object]) -> None:
+    with pytest.raises(S3Error) as denied:
+        call()
+    assert denied.value.code == "AccessDenied"
+
+
+def test_published_versions_are_under_compliance_retention_from_the_bucket_rule(
+    s3_server: Settings, store: ObjectStore
+) -> None:
+    number, _ = _license(store, s3_server)
+    key = Publisher(store, s3_server).publish(number).files[0].key
+    # Retention and versions are the administrator's to read on SeaweedFS.
+    assert store.admin is not None
+    retention = store.admin.get_object_retention(s3_server.bucket_published, key)
+    assert retention is not None and retention.mode == "COMPLIANCE"
+    days = s3_server.published_retention_days
+    assert retention.retain_until_date > dt.datetime.now(dt.UTC) + dt.timedelta(days=days - 1)
+    [(version, _)] = _versions(store, s3_server.bucket_published, key)
+    # Not even the administrator deletes it: retention and the bucket policy both refuse.
+    _denied(lambda: store.admin.remove_object(s3_server.bucket_published, key))  # type: ignore[union-attr]
+    _denied(
+        lambda: store.admin.remove_object(  # type: ignore[union-attr]
+            s3_server.bucket_published, key, version_id=version
+        )
+    )
+    assert _versions(store, s3_server.bucket_published, key) == [(version, False)]
+
+
+def test_the_pipeline_identity_cannot_overwrite_delete_or_hide_a_published_document(
     s3_server: Settings, store: ObjectStore
 ) -> None:
     number, docs = _license(store, s3_server)
     manifest = Publisher(store, s3_server).publish(number)
+    bucket = s3_server.bucket_published
     key = manifest.files[0].key
-    st = store.client.stat_object(s3_server.bucket_published, key)
-    retention = store.client.get_object_retention(s3_server.bucket_published, key)
-    assert retention is not None and retention.mode == "COMPLIANCE"
-    assert retention.retain_until_date > dt.datetime.now(dt.UTC) + dt.timedelta(days=3000)
-    with pytest.raises(Exception) as denied:
-        store.client.remove_object(s3_server.bucket_published, key, version_id=st.version_id)
-    assert getattr(denied.value, "code", "") == "AccessDenied"
-    with pytest.raises(ObjectExists):
-        store.put_bytes(s3_server.bucket_published, key, b"forged", if_absent=True)
-    # A plain PUT can only add a newer version; the signed one is still there, unchanged.
-    store.client.put_object(s3_server.bucket_published, key, io.BytesIO(b"forged"), 6)
-    original = store.client.get_object(s3_server.bucket_published, key, version_id=st.version_id)
-    assert original.read() == next(iter(docs.values()))
-    # ... and fetch notices that the current version is not the published one.
+    before = _versions(store, bucket, key)
+    pipeline = store.client  # the pipeline's own credentials, not the publisher's
+    _denied(lambda: pipeline.put_object(bucket, key, io.BytesIO(b"forged"), 6))
+    _denied(lambda: pipeline.put_object(bucket, f"{key}.new", io.BytesIO(b"new"), 3))
+    _denied(lambda: pipeline.copy_object(bucket, key, CopySource(bucket, manifest.files[1].key)))
+    _denied(lambda: pipeline.remove_object(bucket, key))  # would add a delete marker
+    _denied(lambda: pipeline.remove_object(bucket, key, version_id=before[0][0]))
+    errors = list(pipeline.remove_objects(bucket, [DeleteObject(key)]))
+    assert [e.code for e in errors] == ["AccessDenied"]
+    # ... nor lift the policy that says so: it is no administrator.
+    _denied(lambda: pipeline.delete_bucket_policy(bucket))
+    _denied(lambda: pipeline.set_bucket_policy(bucket, json.dumps({"Version": "2012-10-17"})))
+    assert _versions(store, bucket, key) == before
+    assert store.get_bytes(bucket, key) == docs[manifest.files[0].source_key]
+    assert {f.sha256 for f in current_files(store, s3_server, number)} == {
+        sha256_hex(d) for d in docs.values()
+    }
+
+
+def test_the_publisher_creates_once_and_cannot_delete(
+    s3_server: Settings, store: ObjectStore
+) -> None:
+    number, docs = _license(store, s3_server)
+    manifest = Publisher(store, s3_server).publish(number)
+    bucket = s3_server.bucket_published
+    key = manifest.files[0].key
+    original = docs[manifest.files[0].source_key]
+    [(version, _)] = _versions(store, bucket, key)
+    # Every write of the pipeline's code to this bucket is conditional: a second
+    # write of a published key is refused by the server with a coded error.
+    with pytest.raises(ObjectExists) as exists:
+        store.put_bytes(bucket, key, b"forged", if_absent=True)
+    assert exists.value.code == "storage.exists"
+    publisher = store.writer(bucket)
+    assert publisher is not store.client
+    _denied(lambda: publisher.remove_object(bucket, key))
+    _denied(lambda: publisher.remove_object(bucket, key, version_id=version))
+    errors = list(publisher.remove_objects(bucket, [DeleteObject(key)]))
+    assert [e.code for e in errors] == ["AccessDenied"]
+    assert _versions(store, bucket, key) == [(version, False)]
+    # What SeaweedFS cannot refuse: an unconditional PUT with the publisher's own
+    # credentials adds a newer version.  The signed version stays, locked, and
+    # fetch refuses the newer one.
+    publisher.put_object(bucket, key, io.BytesIO(b"forged"), 6)
+    versions = _versions(store, bucket, key)
+    assert len(versions) == 2 and versions[-1] == (version, False)
+    kept = store.client.get_object(bucket, key, version_id=version)
+    assert kept.read() == original
     with pytest.raises(IntegrityError):
         current_files(store, s3_server, number)
+
+
+def test_a_manifest_is_replaced_only_if_it_is_the_version_read(
+    s3_server: Settings, store: ObjectStore
+) -> None:
+    number, _ = _license(store, s3_server)
+    publisher = Publisher(store, s3_server)
+    publisher.publish(number)
+    bucket, key = s3_server.bucket_published, license_prefix(number) + MANIFEST
+    body, etag = store.get_with_etag(bucket, key)
+
+    def touched(seconds: int) -> bytes:
+        # Same content but the time: an ETag names content, so it must differ.
+        data = json.loads(body)
+        data["updated_at"] = (NOW + dt.timedelta(seconds=seconds)).isoformat()
+        return json.dumps(data).encode()
+
+    store.put_bytes(bucket, key, touched(1), content_type="application/json", if_match=etag)
+    with pytest.raises(ObjectExists) as stale:
+        store.put_bytes(bucket, key, touched(2), if_match=etag)
+    assert stale.value.code == "storage.changed"
+    # A publisher that lost such a race reads again: the duplicate still lands.
+    app_id = publisher.manifest(number).entry.app_id  # type: ignore[union-attr]
+    dup = f"applications/{app_id}/duplicate-{number}-D1.pdf"
+    store.put_bytes(s3_server.bucket_artifacts, dup, b"%PDF dup")
+    Registry(store, s3_server).register_duplicate(
+        DuplicateEntry(
+            number=number, duplicate_no=1, app_id=app_id, issued_at=NOW, documents=(dup,)
+        )
+    )
+    original_read = Publisher._manifest_and_etag
+    calls = 0
+
+    def read_then_lose_the_race(self: Publisher, n: str):  # type: ignore[no-untyped-def]
+        nonlocal calls
+        calls += 1
+        got = original_read(self, n)
+        if calls == 1:  # another publisher replaces the manifest right after our read
+            store.put_bytes(bucket, key, touched(3), content_type="application/json")
+        return got
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(Publisher, "_manifest_and_etag", read_then_lose_the_race)
+        updated = publisher.publish(number)
+    assert calls == 2
+    assert [f.role for f in updated.files][-1] == "duplicate-license"
+    assert json.loads(store.get_bytes(bucket, key))["duplicates"][0]["duplicate_no"] == 1
 
 
 def test_downstream_can_list_fetch_and_verify_but_not_read_applications_or_write(
@@ -190,8 +316,9 @@ def test_fetch_refuses_a_tampered_document(
     number, _ = _license(store, s3_server)
     manifest = Publisher(store, s3_server).publish(number)
     f = manifest.files[1]
-    # Tampered: other bytes under the recorded SHA-256 (a newer version of the key).
-    store.client.put_object(
+    # Tampered: other bytes under the recorded SHA-256 (a newer version of the key,
+    # which only the publisher's credentials can write).
+    store.writer(s3_server.bucket_published).put_object(
         s3_server.bucket_published,
         f.key,
         io.BytesIO(b"tampered"),

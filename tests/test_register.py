@@ -1,14 +1,20 @@
-"""The register's exactly-once rules against the real S3 server, without Prefect."""
+"""The register's exactly-once rules and the application record (``record.json``) against
+the real S3 server, without Prefect."""
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from medlicense.errors import ObjectExists
+from medlicense.models import ApplicationRequest, Outcome, PackageVerdict
+from medlicense.processing import IntakeContext
+from medlicense.records import ApplicationFile, Decision, HeadDecision, ReviewDecision
 from medlicense.register import Registry
 from medlicense.settings import Settings
 from storage.client import ObjectStore
@@ -89,3 +95,119 @@ def test_signed_documents_are_never_overwritten(s3_server: Settings) -> None:
     with pytest.raises(ObjectExists):
         store.put_bytes(s3_server.bucket_artifacts, key, b"second", if_absent=True)
     assert store.get_bytes(s3_server.bucket_artifacts, key) == b"first"
+
+
+@pytest.fixture(scope="module")
+def ctx(s3_server: Settings) -> Iterator[IntakeContext]:
+    """A real working context: signing key, renderer, rules, the development TSA."""
+    from medlicense.processing import intake_context
+
+    with intake_context(s3_server) as built:
+        yield built
+
+
+def _accepted(ctx: IntakeContext, received: dt.datetime) -> ApplicationFile:
+    app_id = f"app-{uuid.uuid4().hex[:16]}"
+    app = ApplicationFile(
+        app_id=app_id,
+        upload_key=f"incoming/decisions/{app_id}.zip",
+        received_at=received,
+        receipt_number="Q-DECISIONS",
+        receipt_key=f"applications/{app_id}/receipt-Q-DECISIONS.pdf",
+        verdict=PackageVerdict(
+            package="p.zip",
+            package_sha256="0" * 64,
+            outcome=Outcome.ACCEPTED,
+            request=ApplicationRequest(
+                iin_bin="990240001227",
+                applicant_name="ТОО «Шешім»",
+                subtypes=("outpatient_consultative",),
+                places=("Орал қ., Құрманғазы көшесі, 154",),
+            ),
+        ),
+        package_key=f"applications/{app_id}/package/p.zip",
+    )
+    Registry(ctx.store, ctx.settings).save_application(app)
+    return app
+
+
+def test_record_json_holds_every_decision_as_plain_data(ctx: IntakeContext) -> None:
+    from medlicense.licensing import begin_review, record_decision, record_head, refuse
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)
+    at = [start + dt.timedelta(minutes=10 * i) for i in range(5)]
+    app = _accepted(ctx, start)
+    begin_review(ctx, app.app_id, at[0])
+    # Round 1: approved, the head sends the draft back; round 2: refused, the head signs.
+    approve = ReviewDecision(
+        decision=Decision.APPROVE,
+        actor="Жақсылықов Б. Т.",
+        subtypes=("outpatient_consultative",),
+        places=("Орал қ., Құрманғазы көшесі, 154",),
+    )
+    record_decision(ctx, app, approve, round_no=1, at=at[1])
+    back = HeadDecision(confirmed=False, actor="Басшы", comment="Біліктілік расталмаған")
+    record_head(ctx, app, back, round_no=1, at=at[2])
+    no = ReviewDecision(
+        decision=Decision.REFUSE,
+        actor="Жақсылықов Б. Т.",
+        grounds=("qualification_not_met",),
+        reasoning="Маманның сертификаты жоқ / Нет сертификата специалиста",
+    )
+    record_decision(ctx, app, no, round_no=2, at=at[3])
+    signs = HeadDecision(confirmed=True, actor="Басшы")
+    record_head(ctx, app, signs, round_no=2, at=at[4])
+    result = refuse(ctx, app.app_id, no, signs, at[4])
+
+    # What someone without this code reads: the JSON object in the artifacts bucket.
+    raw = json.loads(
+        ctx.store.get_bytes(ctx.settings.bucket_artifacts, f"applications/{app.app_id}/record.json")
+    )
+    decisions = raw["decisions"]
+    assert [(d["kind"], d["round"], d["decision"]) for d in decisions] == [
+        ("review", 1, "approve"),
+        ("head", 1, "return"),
+        ("review", 2, "refuse"),
+        ("head", 2, "confirm"),
+        ("result", None, "refused"),
+    ]
+    first, returned, refused, confirmed, final = decisions
+    assert first["actor"] == "Жақсылықов Б. Т." and first["at"].startswith(at[1].isoformat()[:19])
+    assert first["subtypes"] == ["outpatient_consultative"] and first["grounds"] == []
+    assert returned["actor"] == "Басшы" and returned["comment"] == "Біліктілік расталмаған"
+    assert refused["grounds"] == ["qualification_not_met"]
+    assert refused["reasoning"] == "Маманның сертификаты жоқ / Нет сертификата специалиста"
+    assert confirmed["comment"] == ""
+    assert final["number"] == result.number and final["documents"] == list(result.documents)
+    assert final["documents"][0].endswith(f"/refusal-{result.number}.pdf")
+    assert raw["state"] == "refused"
+    # Each decision is stored with its step, so the history carries the same data.
+    assert [e["decision"] for e in raw["history"] if e["decision"]] == decisions
+
+
+def test_a_record_written_before_decisions_existed_still_reads(registry: Registry) -> None:
+    app_id = f"app-{uuid.uuid4().hex[:16]}"
+    old = {
+        "app_id": app_id,
+        "state": "in_review",
+        "kind": "issue",
+        "history": [
+            {
+                "key": "review-1",
+                "step": "provider.review",
+                "actor": "executor",
+                "at": NOW.isoformat(),
+                "state": "approved",
+                "detail": "approve",
+            }
+        ],
+    }
+    registry.store.put_bytes(
+        registry.bucket,
+        f"applications/{app_id}/record.json",
+        json.dumps(old).encode(),
+        content_type="application/json",
+    )
+    record = registry.record(app_id)
+    assert record is not None and record.decisions == ()
+    assert record.history[0].decision is None
