@@ -1,23 +1,21 @@
 """The pipeline scenario (Prefect against a Prefect server) and its plain-loop twin.
 
 Both run the same stage functions on the same packages (uploaded under
-different keys, so each is new to its side): ``process_package`` per package,
-then for each accepted application the ``auto`` review (assign, decide, record,
-issue or refuse).  The pipeline does it as the intake flow (a pool of worker
-processes, one per core) and one review flow run per application, served by a
-runner; the loop does it in a ``ProcessPoolExecutor`` of the same size.
+different keys, so each is new to its side) on warm worker processes
+(:mod:`medlicense.workers`): ``process_package`` per package, then for each
+accepted application the ``auto`` review (assign, decide, record, issue or
+refuse).  The pipeline does it as the intake flow (a task run per package and
+per auto review, threads waiting on the shared pool), plus a review run for
+each application that needs a person; the loop submits the same jobs to a pool
+of the same size directly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import fcntl
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 from typing import Any
 
 from medlicense.models import Outcome
@@ -25,10 +23,9 @@ from medlicense.processing import (
     IntakeContext,
     application_id,
     claim_package,
-    intake_context,
     process_package,
 )
-from medlicense.settings import Settings, get_settings
+from medlicense.settings import Settings
 from storage.client import ObjectStore
 
 FINAL_STATES = ("COMPLETED", "FAILED", "CRASHED", "CANCELLED", "PAUSED")
@@ -101,14 +98,24 @@ def _count_final_reviews(expected: int, timeout: float) -> dict[str, int]:
 
 
 def run_pipeline(settings: Settings, keys: list[str], *, review_timeout: float) -> RunResult:
-    """The intake flow once on the uploaded ``keys``, then wait for every review run."""
-    from flows.intake import intake_batch
+    """The intake flow once on the uploaded ``keys``, then wait for every review run.
 
+    Under the ``auto`` policy the batch decides and issues what needs no person
+    itself; review runs are started (and waited for, until they pause for a
+    person) only for the rest.  The worker pool is warm, as under ``serve``.
+    """
+    from flows.intake import intake_batch
+    from medlicense.register import Registry
+    from medlicense.workers import shared_pool
+
+    shared_pool(settings).warm_up()
     t0 = time.perf_counter()
     results = intake_batch()
     t1 = time.perf_counter()
     accepted = [r for r in results if r.outcome is Outcome.ACCEPTED]
-    reviews = _count_final_reviews(len(accepted), review_timeout)
+    registry = Registry(ObjectStore.from_settings(settings), settings)
+    undecided = [r for r in accepted if registry.result(application_id(r.package)) is None]
+    reviews = _count_final_reviews(len(undecided), review_timeout) if undecided else {}
     t2 = time.perf_counter()
     return RunResult(
         packages=len(keys),
@@ -116,7 +123,7 @@ def run_pipeline(settings: Settings, keys: list[str], *, review_timeout: float) 
         intake_seconds=t1 - t0,
         review_seconds=t2 - t1,
         outcomes=dict(Counter(r.outcome.value if r.outcome else "failed" for r in results)),
-        reviews=reviews,
+        reviews={"decided in the batch": len(accepted) - len(undecided), **reviews},
         issued_documents=_issued_documents(settings, [application_id(r.package) for r in accepted]),
         errors=sum(1 for r in results if r.error),
     )
@@ -136,87 +143,43 @@ def _issued_documents(settings: Settings, app_ids: list[str]) -> int:
 
 # --- the plain loop ----------------------------------------------------------------------------
 
-_worker_stack = ExitStack()
-_worker_ctx: IntakeContext | None = None
 
+def _loop_job(key: str) -> tuple[str, str | None]:
+    """In a worker: the package, then its auto review, as plain calls."""
+    from medlicense.autoreview import auto_review
+    from medlicense.workers import worker_context
 
-def _worker_init() -> None:
-    global _worker_ctx
-    settings = get_settings()
-    with (settings.data_dir / ".context.lock").open("w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            _worker_ctx = _worker_stack.enter_context(intake_context(settings))
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-
-
-def review_auto(ctx: IntakeContext, app_id: str) -> str:
-    """The review flow's work under the ``auto`` policy, without Prefect."""
-    from medlicense.licensing import (
-        LicensingError,
-        auto_decision,
-        begin_review,
-        issue,
-        record_decision,
-        refuse,
-        validate_decision,
-    )
-    from medlicense.records import Decision, HeadDecision
-    from medlicense.register import Registry
-
-    now = dt.datetime.now(dt.UTC)
-    registry = Registry(ctx.store, ctx.settings)
-    registry.dequeue_review(app_id)
-    app = begin_review(ctx, app_id, now)
-    decision = auto_decision(ctx, app)
-    if decision is None:
-        return "PAUSED"
-    try:
-        validate_decision(ctx, app, decision)
-    except LicensingError:
-        return "PAUSED"
-    record_decision(ctx, registry.application(app_id), decision, round_no=1, at=now)
-    head = HeadDecision(confirmed=True, actor=ctx.settings.head_name)
-    if decision.decision is Decision.APPROVE:
-        issue(ctx, app_id, decision, head, now)
-    else:
-        refuse(ctx, app_id, decision, head, now)
-    return "COMPLETED"
-
-
-def _loop_one(key: str) -> tuple[str, str | None, int]:
-    ctx = _worker_ctx
-    assert ctx is not None
+    ctx = worker_context()
     if not claim_package(ctx.store, ctx.settings, key, "bench-loop"):
-        return "skipped", None, 0
+        return "skipped", None
     result = process_package(ctx, key)
     outcome = result.outcome.value if result.outcome else "failed"
     if result.outcome is not Outcome.ACCEPTED:
-        return outcome, None, 0
-    state = review_auto(ctx, application_id(key))
-    return outcome, state, 0
+        return outcome, None
+    done = auto_review(ctx, application_id(key), dt.datetime.now(dt.UTC))
+    return outcome, "COMPLETED" if done is not None else "PAUSED"
 
 
 def run_loop(settings: Settings, keys: list[str], workers: int) -> RunResult:
-    """The same stage functions on a plain process pool; worker start-up is included, as
-    the pipeline's task workers and review processes start inside its time too."""
-    t0 = time.perf_counter()
-    with ProcessPoolExecutor(
-        max_workers=workers, mp_context=get_context("spawn"), initializer=_worker_init
-    ) as pool:
-        done = list(pool.map(_loop_one, keys))
-    t1 = time.perf_counter()
-    reviews = Counter(state for _, state, _ in done if state)
-    accepted = [
-        application_id(k) for k, (o, _, _) in zip(keys, done, strict=True) if o == "accepted"
-    ]
+    """The same stage functions on a plain pool of the same warm workers, no Prefect."""
+    from medlicense.workers import WorkerPool
+
+    pool = WorkerPool(settings, workers)
+    try:
+        pool.warm_up()
+        t0 = time.perf_counter()
+        done = [f.result() for f in [pool.submit(_loop_job, k) for k in keys]]
+        t1 = time.perf_counter()
+    finally:
+        pool.close()
+    reviews = Counter(state for _, state in done if state)
+    accepted = [application_id(k) for k, (o, _) in zip(keys, done, strict=True) if o == "accepted"]
     return RunResult(
         packages=len(keys),
         seconds=t1 - t0,
         intake_seconds=t1 - t0,
         review_seconds=0.0,
-        outcomes=dict(Counter(o for o, _, _ in done)),
+        outcomes=dict(Counter(o for o, _ in done)),
         reviews=dict(reviews),
         issued_documents=_issued_documents(settings, accepted),
     )
@@ -225,16 +188,46 @@ def run_loop(settings: Settings, keys: list[str], workers: int) -> RunResult:
 def single_latency(
     settings: Settings, store: ObjectStore, name: str, data: bytes, stamp: str
 ) -> dict[str, Any]:
-    """Upload one package to an idle system and wait until its signed receipt is stored."""
-    from flows.intake import intake_batch
+    """Upload one package to an idle system and wait until its signed receipt is stored.
 
-    t0 = time.perf_counter()
-    [key] = upload(store, settings, f"latency-{stamp}", [(name, data)])
-    results = intake_batch()
-    receipt = next((k for r in results for k in r.receipt_keys), None)
-    stored = receipt is not None and store.exists(settings.bucket_artifacts, receipt)
-    total = time.perf_counter() - t0
-    return {"seconds": total, "receipt_stored": stored, "key": key}
+    The production path: the intake deployment, a run of it requested right
+    after the upload, executed by ``serve``'s warm runner (polling every 0.5 s).
+    """
+    from prefect.deployments import run_deployment
+
+    from flows.deploy import deployments
+    from flows.warm import WarmIntakeRunner
+    from medlicense.processing import processed_key
+
+    deployment_id: Any = deployments(settings)[0].apply()
+    with WarmIntakeRunner(settings, deployment_id, poll_seconds=0.5) as runner:
+        # Let the runner warm its workers, as a serving process has long done.
+        from medlicense.workers import shared_pool
+
+        shared_pool(settings).warm_up()
+        time.sleep(1.0)
+        t0 = time.perf_counter()
+        [key] = upload(store, settings, f"latency-{stamp}", [(name, data)])
+        run_deployment(deployment_id, timeout=0)
+        marker = processed_key(application_id(key))
+        deadline = time.monotonic() + 120
+        while not store.exists(settings.bucket_artifacts, marker):
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        total = time.perf_counter() - t0
+        stored = store.exists(settings.bucket_artifacts, marker)
+        receipt = None
+        if stored:
+            from medlicense.models import ReceiptResult
+
+            done = ReceiptResult.model_validate_json(
+                store.get_bytes(settings.bucket_artifacts, marker)
+            )
+            receipt = next(iter(done.receipt_keys), None)
+            stored = receipt is not None and store.exists(settings.bucket_artifacts, receipt)
+        executed = len(runner.executed)
+    return {"seconds": total, "receipt_stored": stored, "key": key, "runs_executed": executed}
 
 
 def warm_latency(ctx: IntakeContext, name: str, data: bytes, stamp: str) -> dict[str, float]:

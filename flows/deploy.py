@@ -3,7 +3,9 @@
 Two ways to execute them, both against the same Prefect server:
 
 * ``serve`` (:func:`serve_all`, ``medlicense serve``): this process registers the
-  deployments and runs their flow runs itself, each in a subprocess;
+  deployments and runs their flow runs itself: intake runs in this process on
+  the warm worker pool (:mod:`flows.warm`), review and report runs each in a
+  subprocess;
 * a process work pool (:func:`deploy_to_pool`, ``medlicense serve --work-pool P``):
   the deployments are registered against the pool and any number of
   ``prefect worker start --pool P`` processes, on any machine with this project
@@ -66,10 +68,16 @@ def deployments(settings: Settings) -> list[RunnerDeployment]:
 
 
 def serve_all(settings: Settings, *, limit: int | None = None) -> None:
-    """Register the deployments and run their flow runs in this process until stopped."""
+    """Register the deployments and run their flow runs from this process until stopped."""
     from prefect import serve
 
-    serve(*deployments(settings), limit=limit)
+    from .warm import WarmIntakeRunner
+
+    intake, *others = deployments(settings)
+    # Sync here: async_dispatch picks the sync variant outside an event loop.
+    intake_id: Any = intake.apply()
+    with WarmIntakeRunner(settings, intake_id):
+        serve(*others, limit=limit)
 
 
 def deploy_to_pool(settings: Settings, work_pool: str) -> list[str]:

@@ -1,10 +1,16 @@
 """The intake batch flow: new portal uploads in, receipts out, accepted ones on to review.
 
-Orchestration only: which packages are new, one task per package on a pool of
-worker processes (reading PDFs, rendering and signing are CPU-bound), retries,
-a per-batch table in the Prefect UI, and one review run per accepted
-application.  The work is :func:`medlicense.processing.process_package`, which
-runs and is tested without Prefect.
+Orchestration only: which packages are new, one task run per package, retries,
+a per-batch table and progress in the Prefect UI, the ``auto`` review of what
+needs no person, and one review run per application that does.  The work is
+:func:`medlicense.processing.process_package` and
+:func:`medlicense.autoreview.auto_review`, which run and are tested without
+Prefect.
+
+Where it runs: task runs are threads of the flow-run process, each waiting on
+one job of the warm worker pool (:mod:`medlicense.workers`), which reads,
+renders and signs in processes that built their key, fonts and rules once and
+keep them across batches for as long as the pool's owner lives.
 
 Exactly once: a package is claimed (create-only ``claims/<app-id>.json``) by the
 run that processes it, so overlapping runs skip each other's packages; a retry
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import (
@@ -25,22 +32,20 @@ from prefect.artifacts import (
     create_table_artifact,
     update_progress_artifact,
 )
+from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
-from prefect.task_runners import ProcessPoolTaskRunner
+from prefect.task_runners import ThreadPoolTaskRunner
 
 from medlicense.errors import MedLicenseError
-from medlicense.models import ReceiptResult
-from medlicense.processing import (
-    application_id,
-    claim_package,
-    list_new_packages,
-    process_package,
-)
+from medlicense.models import Outcome, ReceiptResult
+from medlicense.processing import application_id, list_new_packages
+from medlicense.records import ServiceResult
 from medlicense.register import Registry
 from medlicense.settings import Settings, get_settings
+from medlicense.workers import shared_pool
 from storage.client import ObjectStore
 
-from .context import RETRY_DELAYS, REVIEW_FLOW, retry_transient, worker_context
+from .context import RETRY_DELAYS, REVIEW_FLOW, retry_transient
 
 
 def review_deployment_name(settings: Settings) -> str:
@@ -68,23 +73,79 @@ def _package_run_name() -> str:
     retry_condition_fn=retry_transient,
 )
 def process_package_task(key: str, owner: str) -> ReceiptResult | None:
-    ctx = worker_context()
-    if not claim_package(ctx.store, ctx.settings, key, owner):
-        return None  # another intake run is on it
-    return process_package(ctx, key)
+    # None: another intake run has claimed the package.
+    return shared_pool(get_settings()).process_package(key, owner)
+
+
+@task(
+    name="auto-review",
+    task_run_name="auto review {app_id}",
+    retries=3,
+    retry_delay_seconds=RETRY_DELAYS,
+    retry_condition_fn=retry_transient,
+)
+def auto_review_task(app_id: str) -> ServiceResult | None:
+    # None: a person decides; the application stays queued for its review run.
+    return shared_pool(get_settings()).auto_review(app_id)
+
+
+def reviews_to_start(
+    registry: Registry, own: set[str], now: dt.datetime, *, batch_alive: Callable[[str], bool]
+) -> list[str]:
+    """Queued applications this batch must hand to a review run.
+
+    Its own accepted applications that the auto policy left to a person, and
+    entries whose batch is gone (it ended before handing them over: no review
+    deployment was served, or it crashed).  A live batch's entries are left to
+    it: it may still decide them itself.  Entries older than
+    ``claim_stale_seconds`` count as orphaned whatever the batch's state.
+    """
+    stale = registry.settings.claim_stale_seconds
+    out = []
+    for app_id in registry.queued_reviews():
+        if registry.result(app_id) is not None:
+            registry.dequeue_review(app_id)  # decided; the entry outlived a crash
+            continue
+        if app_id not in own:
+            queued = registry.queued_review(app_id)
+            claim = registry.intake_claim(app_id)
+            young = queued is not None and (now - queued.queued_at).total_seconds() < stale
+            if young and claim is not None and batch_alive(claim.owner):
+                continue
+        out.append(app_id)
+    return out
+
+
+def _batch_alive(owner: str) -> bool:
+    from prefect import get_client
+    from prefect.exceptions import ObjectNotFound as PrefectObjectNotFound
+
+    try:
+        run_id = uuid.UUID(owner)
+    except ValueError:
+        return False  # a claim of a run outside Prefect (a benchmark loop, a test)
+    with get_client(sync_client=True) as client:
+        try:
+            run = client.read_flow_run(run_id)
+        except PrefectObjectNotFound:
+            return False
+    return run.state is not None and not run.state.is_final()
 
 
 @task(name="start-reviews", retries=3, retry_delay_seconds=RETRY_DELAYS)
-def start_reviews() -> list[str]:
-    """One review run per queued application; returns the applications handed over."""
+def start_reviews(own: list[str]) -> list[str]:
+    """One review run per application a person decides; returns the applications handed over."""
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound as PrefectObjectNotFound
 
     logger = get_run_logger()
     settings = get_settings()
     registry = Registry(ObjectStore.from_settings(settings), settings)
-    started = []
-    for app_id in registry.queued_reviews():
+    started: list[str] = []
+    pending = reviews_to_start(
+        registry, set(own), dt.datetime.now(dt.UTC), batch_alive=_batch_alive
+    )
+    for app_id in pending:
         try:
             run_deployment(
                 review_deployment_name(settings),
@@ -101,7 +162,7 @@ def start_reviews() -> list[str]:
             logger.warning(
                 "deployment %s not found; %d application(s) stay queued for review",
                 review_deployment_name(settings),
-                len(registry.queued_reviews()),
+                len(pending) - len(started),
             )
             break
         registry.dequeue_review(app_id)
@@ -130,8 +191,6 @@ def batch_table(results: list[ReceiptResult]) -> list[dict[str, str]]:
 
 
 def _report_progress(artifact_id: uuid.UUID, done: int, total: int) -> None:
-    # Results are collected in submission order: a slow first package holds the bar
-    # back, but it never goes backwards and ends at 100 %.
     update_progress_artifact(artifact_id, 100.0 * done / total if total else 100.0)
 
 
@@ -139,53 +198,86 @@ def _batch_name() -> str:
     return f"intake {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}Z"
 
 
-# Every core of the machine (or PREFECT_TASKS_RUNNER_PROCESS_POOL_MAX_WORKERS);
-# each worker process builds its context (key, fonts, rules) once.
+def _collect(key: str, future: PrefectFuture[ReceiptResult | None]) -> ReceiptResult | None:
+    logger = get_run_logger()
+    try:
+        result = future.result()
+    except MedLicenseError as exc:
+        # The task run stays Failed in the UI with this code; the batch goes on.
+        logger.error("package %s failed: %s", key, exc)
+        return ReceiptResult(package=key, error=exc.code)
+    except Exception as exc:
+        logger.error("package %s failed unexpectedly: %r", key, exc)
+        return ReceiptResult(package=key, error="internal.unexpected")
+    if result is None:
+        logger.info("package %s is being processed by another intake run", key)
+    return result
+
+
+def _auto_decided(app_id: str, future: PrefectFuture[ServiceResult | None]) -> bool:
+    try:
+        return future.result() is not None
+    except Exception as exc:
+        # Not lost: the application is still queued, and its review run takes it over.
+        get_run_logger().error("auto review of %s failed: %r; a review run takes it", app_id, exc)
+        return False
+
+
+# Task runs are threads that wait on the warm worker pool; a few more threads than
+# workers keep every worker busy while finished jobs are collected.
 @flow(
     name="intake-batch",
     flow_run_name=_batch_name,
     log_prints=True,
-    # The decorator's annotation is invariant in the future type; the pool runner fits.
-    task_runner=ProcessPoolTaskRunner(),  # type: ignore[arg-type]
+    # The decorator's annotation is invariant in the future type; the thread runner fits.
+    task_runner=ThreadPoolTaskRunner(max_workers=16),  # type: ignore[arg-type]
 )
 def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
     logger = get_run_logger()
+    settings = get_settings()
     keys = find_new_packages()
     if limit is not None:
         keys = keys[:limit]
     logger.info("%d new package(s)", len(keys))
     owner = str(flow_run.id or "local")
     futures = process_package_task.map(keys, owner=unmapped(owner))
+    key_of = {f.task_run_id: k for k, f in zip(keys, futures, strict=True)}
     # Sync inside a sync flow (async_dispatch); the union in the stubs covers async callers.
     progress: uuid.UUID = create_progress_artifact(  # type: ignore[assignment]
         progress=0.0,
         key="intake-progress",
         description=f"Intake batch: packages done out of {len(keys)}",
     )
-    results: list[ReceiptResult] = []
-    for done, (key, future) in enumerate(zip(keys, futures, strict=True), start=1):
-        _report_progress(progress, done - 1, len(keys))
-        try:
-            result = future.result()
-        except MedLicenseError as exc:
-            # The task run stays Failed in the UI with this code; the batch goes on.
-            logger.error("package %s failed: %s", key, exc)
-            results.append(ReceiptResult(package=key, error=exc.code))
-            continue
-        except Exception as exc:
-            logger.error("package %s failed unexpectedly: %r", key, exc)
-            results.append(ReceiptResult(package=key, error="internal.unexpected"))
-            continue
-        if result is None:
-            logger.info("package %s is being processed by another intake run", key)
-        else:
-            results.append(result)
-    started = start_reviews()
+    auto = settings.review_policy == "auto" and not settings.head_confirmation
+    by_key: dict[str, ReceiptResult] = {}
+    reviews: dict[str, PrefectFuture[ServiceResult | None]] = {}
+    # In completion order: an accepted application goes on to its auto review at
+    # once, while other packages are still being read.
+    for done, future in enumerate(as_completed(futures), start=1):
+        key = key_of[future.task_run_id]
+        result = _collect(key, future)
+        if result is not None:
+            by_key[key] = result
+            if auto and result.outcome is Outcome.ACCEPTED and result.app_id:
+                reviews[result.app_id] = auto_review_task.submit(result.app_id)
+        _report_progress(progress, done, len(keys))
+    undecided = [app_id for app_id, f in reviews.items() if not _auto_decided(app_id, f)]
+    decided = len(reviews) - len(undecided)
+    if auto:
+        logger.info("%d application(s) decided by the auto policy", decided)
+    else:
+        undecided = [
+            r.app_id for r in by_key.values() if r.outcome is Outcome.ACCEPTED and r.app_id
+        ]
+    started = start_reviews(undecided)
     logger.info("%d review run(s) started", len(started))
+    results = [by_key[k] for k in keys if k in by_key]
     _report_progress(progress, len(keys), len(keys))
     create_table_artifact(
         key=BATCH_ARTIFACT,
         table=batch_table(results),
-        description=f"Intake batch: {len(results)} package(s), {len(started)} review(s) started",
+        description=f"Intake batch: {len(results)} package(s), "
+        + (f"{decided} decided automatically, " if auto else "")
+        + f"{len(started)} review(s) started",
     )
     return results

@@ -312,7 +312,7 @@ def _demo(args: argparse.Namespace) -> int:
         print(
             f"\n6/6 Review ({settings.review_policy} policy): {len(accepted)} application(s) ...\n"
         )
-        outcomes = wait_for_reviews(accepted, timeout=600)
+        outcomes = wait_for_reviews(accepted, settings, timeout=600)
     print_reviews(outcomes, settings, copies)
     # Local copies, so the receipts can be opened, verified or fed to pdfsig directly.
     for result in results:
@@ -347,19 +347,29 @@ def _demo(args: argparse.Namespace) -> int:
     return 0 if all(r.error is None for r in results) else 1
 
 
-def wait_for_reviews(app_ids: list[str], *, timeout: float) -> dict[str, str]:
-    """Poll the review runs of ``app_ids`` until each completed, failed or waits for a person."""
+def wait_for_reviews(app_ids: list[str], settings: Settings, *, timeout: float) -> dict[str, str]:
+    """Poll the review runs of ``app_ids`` until each completed, failed or waits for a person.
+
+    Applications the ``auto`` policy decided inside the batch have a result and no
+    review run: they count as completed.
+    """
     import time
 
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterTags
 
+    from medlicense.register import Registry
+    from storage.client import ObjectStore
+
+    registry = Registry(ObjectStore.from_settings(settings), settings)
     final = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED", "PAUSED"}
-    states: dict[str, str] = {a: "PENDING" for a in app_ids}
+    states: dict[str, str] = {
+        a: "COMPLETED" if registry.result(a) is not None else "PENDING" for a in app_ids
+    }
     deadline = time.monotonic() + timeout
     with get_client(sync_client=True) as client:
         while time.monotonic() < deadline and any(v not in final for v in states.values()):
-            for app_id in app_ids:
+            for app_id in [a for a, v in states.items() if v not in final]:
                 runs = client.read_flow_runs(
                     flow_run_filter=FlowRunFilter(tags=FlowRunFilterTags(all_=[app_id]))
                 )

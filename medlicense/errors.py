@@ -46,11 +46,25 @@ class MedLicenseError(Exception):
     def __str__(self) -> str:
         return f"[{self.code}] {self.message}"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Errors cross process boundaries (the worker pool); the default pickling
+        # rebuilds from args alone and would drop the code and the details.
+        return (_restore, (type(self), self.args, dict(self.__dict__)))
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message}
         if self.details:
             out["details"] = {k: str(v) for k, v in self.details.items()}
         return out
+
+
+def _restore(
+    cls: type[MedLicenseError], args: tuple[Any, ...], state: dict[str, Any]
+) -> MedLicenseError:
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    return exc
 
 
 class ConfigurationError(MedLicenseError):

@@ -153,6 +153,12 @@ class Registry:
     def queued_reviews(self) -> list[str]:
         return sorted(PurePosixPath(k).stem for k in self.keys("queue/review/"))
 
+    def intake_claim(self, app_id: str) -> IntakeClaim | None:
+        return self.read(f"claims/{app_id}.json", IntakeClaim)
+
+    def queued_review(self, app_id: str) -> QueuedReview | None:
+        return self.read(f"queue/review/{app_id}.json", QueuedReview)
+
     def dequeue_review(self, app_id: str) -> None:
         self.delete(f"queue/review/{app_id}.json")
 

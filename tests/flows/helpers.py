@@ -12,6 +12,9 @@ from medlicense.models import ApplicantType, RequestKind
 from medlicense.settings import Settings
 from storage.client import ObjectStore
 
+# A place of activity in the region of the provider (the auto policy needs one).
+PLACE = "Батыс Қазақстан облысы, Орал қ., Құрманғазы көшесі, 154"
+
 # Subtype codes of the editions (the sample generator draws its own vocabulary).
 EDITION_SUBTYPES = ("outpatient_consultative", "laboratory_diagnostics")
 

@@ -22,10 +22,9 @@ from medlicense.records import AppState, Decision
 from medlicense.settings import Settings
 from storage.client import ObjectStore
 
-from .helpers import EDITION_SUBTYPES, package, review_runs, upload, wait_for_state
+from .helpers import EDITION_SUBTYPES, PLACE, package, review_runs, upload, wait_for_state
 
 pytestmark = pytest.mark.slow
-PLACE = "Батыс Қазақстан облысы, Орал қ., Құрманғазы көшесі, 154"
 
 
 @pytest.fixture(scope="module")
@@ -233,25 +232,40 @@ def _year_claims(registry) -> list[object]:  # type: ignore[no-untyped-def]
 def test_two_intake_runs_together_issue_each_license_once(
     first_batch: dict[str, str], s3_server: Settings, registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
-    """Auto policy (read by the review runs' processes): the whole path without a person."""
+    """Auto policy: what needs no person is decided inside the batch, without a review run;
+    what does (here: a subtype the nomenclature does not know) gets a review run that waits
+    for the executor."""
     from concurrent.futures import ThreadPoolExecutor
 
     from flows.intake import intake_batch
+    from medlicense.settings import get_settings
 
-    monkeypatch.setenv("MEDLICENSE_REVIEW_POLICY", "auto")
     apps = upload(
         s3_server,
         "concurrent",
         {f"c{i}.zip": package(200 + i, places=[PLACE]) for i in range(3)},
     )
-    with ThreadPoolExecutor(2) as pool:
-        runs = [pool.submit(intake_batch) for _ in range(2)]
-        results = [r.result() for r in runs]
+    needs_person = upload(s3_server, "concurrent-person", {"p.zip": package(210, subtypes=["no_such_subtype"])})
+    # The batch (this process, its workers) and the review runs (the runner's
+    # processes) read the policy from the environment.
+    monkeypatch.setenv("MEDLICENSE_REVIEW_POLICY", "auto")
+    get_settings.cache_clear()
+    try:
+        with ThreadPoolExecutor(2) as pool:
+            runs = [pool.submit(intake_batch) for _ in range(2)]
+            results = [r.result() for r in runs]
+    finally:
+        monkeypatch.delenv("MEDLICENSE_REVIEW_POLICY")
+        get_settings.cache_clear()
     processed = [r.package for batch in results for r in batch]
     assert sorted(processed) == sorted(set(processed)), "a package was processed twice"
     for app_id in apps.values():
-        wait_for_state(app_id, {"COMPLETED"}, timeout=240)
-        assert len(review_runs(app_id)) == 1
+        assert registry.result(app_id) is not None, "not decided by the batch"
+        assert review_runs(app_id) == [], "an auto-decided application got a review run"
+        assert app_id not in registry.queued_reviews()
+    [person] = needs_person.values()
+    wait_for_state(person, {"PAUSED"}, timeout=240)
+    assert registry.result(person) is None
     numbers = [registry.result(a).number for a in apps.values()]
     assert len(set(numbers)) == 3
     claims = _year_claims(registry)

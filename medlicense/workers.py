@@ -1,0 +1,177 @@
+"""Warm worker processes for the CPU-bound work: reading, rendering, signing.
+
+A package costs a fraction of a second of work once a process has its
+signing key parsed, its fonts and stylesheets loaded and its rules read;
+building that context costs seconds.  So the work runs in a pool of plain
+worker processes (one per core by default) that build the context once and
+then serve job after job, for as long as the process that owns the pool
+lives: the intake batch of ``medlicense serve``, of the demo or of a
+benchmark.  The workers never import Prefect: the flow's task runs stay in the
+owning process (cheap threads that wait on a job each), and the workers stay
+small.
+
+Jobs are plain functions of :mod:`medlicense.processing` and
+:mod:`medlicense.autoreview`; the pool adds nothing to them but the warm
+context, so the plain-loop benchmark and the flows run exactly the same code.
+"""
+
+from __future__ import annotations
+
+import atexit
+import datetime as dt
+import fcntl
+import os
+import threading
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import ExitStack
+from multiprocessing import get_context
+from typing import Any, TypeVar
+
+from medlicense.errors import MedLicenseError
+from medlicense.models import ReceiptResult
+from medlicense.processing import IntakeContext, claim_package, intake_context, process_package
+from medlicense.records import ServiceResult
+from medlicense.settings import Settings
+
+T = TypeVar("T")
+
+
+class WorkerCrashed(MedLicenseError):
+    """A worker process died (killed, out of memory, a crash in a native library)."""
+
+    default_code = "internal.worker_crashed"
+
+
+# --- inside a worker process -------------------------------------------------------------------
+
+_stack = ExitStack()
+_ctx: IntakeContext | None = None
+
+
+def _init_worker(settings: Settings) -> None:
+    global _ctx
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    # Workers start together; the first one may create the development PKI, and
+    # the others must not create a second one over it.
+    with (settings.data_dir / ".context.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            _ctx = _stack.enter_context(intake_context(settings))
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    atexit.register(_stack.close)
+
+
+def worker_context() -> IntakeContext:
+    if _ctx is None:
+        raise RuntimeError("not inside a worker of medlicense.workers.WorkerPool")
+    return _ctx
+
+
+def _process_job(key: str, owner: str) -> ReceiptResult | None:
+    ctx = worker_context()
+    if not claim_package(ctx.store, ctx.settings, key, owner):
+        return None  # another intake run is on it
+    return process_package(ctx, key)
+
+
+def _auto_review_job(app_id: str) -> ServiceResult | None:
+    from medlicense.autoreview import auto_review
+
+    return auto_review(worker_context(), app_id, dt.datetime.now(dt.UTC))
+
+
+def _warm_job() -> int:
+    worker_context()
+    return os.getpid()
+
+
+# --- in the owning process ---------------------------------------------------------------------
+
+
+def default_size(settings: Settings) -> int:
+    return settings.workers or os.cpu_count() or 1
+
+
+class WorkerPool:
+    """A process pool whose workers each hold an :class:`IntakeContext`."""
+
+    def __init__(self, settings: Settings, size: int | None = None) -> None:
+        self.settings = settings
+        self.size = size or default_size(settings)
+        # spawn, not fork: the owner runs threads (Prefect, HTTP clients) and a
+        # forked child could inherit a lock some other thread held.
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.size,
+            mp_context=get_context("spawn"),
+            initializer=_init_worker,
+            initargs=(settings,),
+            max_tasks_per_child=settings.worker_max_tasks or None,
+        )
+
+        # Start every worker now.  The executor starts a worker per submitted job
+        # only while none is idle, and it counts finished jobs as idle workers, so a
+        # pool whose first batch held one package would otherwise stay at one.
+        self._started = [self._pool.submit(_warm_job) for _ in range(self.size)]
+
+    def warm_up(self) -> list[int]:
+        """Wait until every worker has built its context; returns the worker pids."""
+        return sorted({self._result(f) for f in self._started})
+
+    def process_package(self, key: str, owner: str) -> ReceiptResult | None:
+        return self._result(self._pool.submit(_process_job, key, owner))
+
+    def auto_review(self, app_id: str) -> ServiceResult | None:
+        return self._result(self._pool.submit(_auto_review_job, app_id))
+
+    def submit(self, fn: Any, *args: Any) -> Future[Any]:
+        return self._pool.submit(fn, *args)
+
+    def _result(self, future: Future[T]) -> T:
+        try:
+            return future.result()
+        except BrokenProcessPool as exc:
+            _discard(self)
+            raise WorkerCrashed(f"a worker process died: {exc}") from exc
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+_shared: WorkerPool | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_pool(settings: Settings) -> WorkerPool:
+    """The pool of this process, started on first use and kept warm until it exits.
+
+    A pool built for other settings (a test switching installations) is replaced.
+    """
+    global _shared
+    with _shared_lock:
+        if _shared is not None and _shared.settings != settings:
+            _shared.close()
+            _shared = None
+        if _shared is None:
+            _shared = WorkerPool(settings)
+        return _shared
+
+
+def _discard(pool: WorkerPool) -> None:
+    global _shared
+    with _shared_lock:
+        if _shared is pool:
+            _shared = None
+    pool._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def close_shared_pool() -> None:
+    global _shared
+    with _shared_lock:
+        pool, _shared = _shared, None
+    if pool is not None:
+        pool.close()
+
+
+atexit.register(close_shared_pool)
