@@ -271,9 +271,10 @@ def _demo(args: argparse.Namespace) -> int:
     from storage.client import ObjectStore
     from storage.server import SeaweedServer
 
-    # The demo shows the whole path without a person: the review runs (separate
-    # processes) read the policy from the environment.
+    # The demo shows the whole path without a person: the batch decides what needs
+    # no one, and review runs (separate processes) read the policy from the environment.
     os.environ.setdefault("MEDLICENSE_REVIEW_POLICY", "auto")
+    get_settings.cache_clear()  # settings read before this line did not know it
     settings = get_settings()
     print("1/6 Starting the local S3 server (SeaweedFS) ...")
     SeaweedServer(settings).up()

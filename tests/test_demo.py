@@ -55,6 +55,9 @@ def test_demo_succeeds_and_reports_every_showcase_package(
     assert "missing: fee_payment, sanitary_conclusion" in out
     assert "reason: package.nested_archive" in out
     assert "Prefect UI: http://127.0.0.1:" in out
+    # The auto policy decides inside the batch what needs no person: licenses come out.
+    assert "Review (auto policy)" in out
+    assert re.search(r"issued KZ\d{2}-\d{4}", out), out
 
 
 def test_demo_leaves_verifiable_receipt_copies(
