@@ -12,6 +12,8 @@ are kept verbatim and the signature is appended after them.
 Before every signature the signer certificate is validated against the trust
 roots *with* revocation checking: the OCSP responder / CRL the certificate names
 is asked (``revocation_mode="hard-fail"`` by default: no answer, no signature).
+Its answers are reused for ``revocation_cache_seconds`` (``signing.revinfo``
+says why that is safe), so a revocation is noticed at most that late.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
+import ssl
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,6 +30,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import certifi
 import httpx
 from asn1crypto import keys as asn1_keys
 from asn1crypto import pkcs12 as asn1_pkcs12
@@ -34,7 +38,9 @@ from asn1crypto import tsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
+from cryptography.hazmat.primitives.asymmetric.types import PrivateKeyTypes
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
@@ -58,8 +64,8 @@ from pyhanko_certvalidator.errors import (
     RevokedError,
     ValidationError,
 )
-from pyhanko_certvalidator.fetchers.aiohttp_fetchers import AIOHttpFetcherBackend
 from pyhanko_certvalidator.registry import SimpleCertificateStore
+from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from medlicense.errors import (
     CertificateError,
@@ -68,7 +74,9 @@ from medlicense.errors import (
     SigningError,
     TimestampError,
 )
+from medlicense.settings import get_settings
 from signing.profiles import SIGNATURE_LEVELS, ProfileTable, SignatureLevel, configured_profiles
+from signing.revinfo import CachingFetcherBackend, RevocationCache
 from signing.rfc3161 import QUERY_CONTENT_TYPE, REPLY_CONTENT_TYPE, describe_refusal
 from signing.stamp import DEFAULT_TIMEZONE, StampSpec, stamp_style, stamp_text_params
 from signing.trust import (
@@ -123,11 +131,21 @@ class HttpxTimeStamper(TimeStamper):
         super().__init__()  # type: ignore[no-untyped-call]  # untyped in pyHanko
         self.url = url
         self.timeout = timeout
+        self._tls: ssl.SSLContext | None = None
+
+    def _tls_context(self) -> ssl.SSLContext:
+        # A client is opened per request (each signature runs in its own event
+        # loop), and each would otherwise load the CA bundle again (~30 ms).
+        if self._tls is None:
+            self._tls = httpx.create_ssl_context()
+        return self._tls
 
     async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
         headers = {"Content-Type": QUERY_CONTENT_TYPE, "Accept": REPLY_CONTENT_TYPE}
         try:
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
+            async with httpx.AsyncClient(
+                timeout=self.timeout, verify=self._tls_context()
+            ) as client:
                 response = await client.post(self.url, content=req.dump(), headers=headers)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.ProxyError) as exc:
             raise _TsaFailure(
@@ -241,7 +259,8 @@ def _load_pkcs12(path: Path, passphrase: bytes) -> _KeyMaterial:
     chain = tuple(
         asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in extra
     )
-    signer = signers.SimpleSigner(
+    signer = _ParsedKeySigner(
+        private_key=key,
         signing_cert=signing_cert,
         signing_key=key_info,
         cert_registry=SimpleCertificateStore.from_certs(chain),  # type: ignore[no-untyped-call]
@@ -250,6 +269,34 @@ def _load_pkcs12(path: Path, passphrase: bytes) -> _KeyMaterial:
         embed_roots=True,
     )
     return _KeyMaterial(signer=signer, certificate=cert, chain=chain)
+
+
+class _ParsedKeySigner(signers.SimpleSigner):
+    """pyHanko's ``SimpleSigner``, signing with a key object parsed once.
+
+    ``SimpleSigner.sign_raw`` re-parses the PKCS#8 DER key on every call, and it
+    is called twice per signature (once more for the dry run that sizes the
+    placeholder); cryptography checks an RSA key's consistency on every parse,
+    ~45 ms each time for the provider's key.  The raw signature itself is the
+    same operation pyHanko performs; mechanisms other than ours go to pyHanko.
+    """
+
+    def __init__(self, *, private_key: PrivateKeyTypes, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._private_key = private_key
+
+    def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm)
+        try:
+            algorithm = mechanism.signature_algo
+        except ValueError:  # as in pyHanko: a mechanism asn1crypto cannot name
+            return bytes(super().sign_raw(data, digest_algorithm))
+        key = self._private_key
+        if algorithm == "rsassa_pkcs1v15" and isinstance(key, rsa.RSAPrivateKey):
+            return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+        if algorithm == "ecdsa" and isinstance(key, ec.EllipticCurvePrivateKey):
+            return key.sign(data, ec.ECDSA(get_pyca_cryptography_hash(digest_algorithm)))
+        return bytes(super().sign_raw(data, digest_algorithm))
 
 
 def _passphrase_bytes(passphrase: str | bytes | SecretStr) -> bytes:
@@ -276,6 +323,7 @@ class PdfSigner:
         self_check: bool = True,
         revocation_mode: RevocationMode = "hard-fail",
         revocation_timeout: float = DEFAULT_REVOCATION_TIMEOUT,
+        revocation_cache_seconds: float | None = None,
         timezone: str = DEFAULT_TIMEZONE,
     ) -> None:
         self._material = material
@@ -284,6 +332,14 @@ class PdfSigner:
         self.self_check = self_check
         self.revocation_mode: RevocationMode = revocation_mode
         self.revocation_timeout = revocation_timeout
+        if revocation_cache_seconds is None:
+            revocation_cache_seconds = get_settings().revocation_cache_seconds
+        # OCSP/CRL answers and the signer chain verdict, reused for this many
+        # seconds (signing.revinfo explains why that is safe); 0: ask every time.
+        self._revocation_cache = RevocationCache(revocation_cache_seconds)
+        self._tls: ssl.SSLContext | None = None
+        # Placeholder size for the CMS, with / without a timestamp token.
+        self._container_sizes: dict[bool, int] = {}
         self.timezone = _zone(timezone)
         # One stamper for the signer's lifetime: it caches a probe token per digest
         # algorithm, which saves a TSA round trip on every signature after the first.
@@ -303,6 +359,7 @@ class PdfSigner:
         self_check: bool = True,
         revocation_mode: RevocationMode = "hard-fail",
         revocation_timeout: float = DEFAULT_REVOCATION_TIMEOUT,
+        revocation_cache_seconds: float | None = None,
         timezone: str = DEFAULT_TIMEZONE,
     ) -> PdfSigner:
         """Load the key, and refuse it now if it could not produce a trusted signature."""
@@ -316,6 +373,7 @@ class PdfSigner:
             self_check=self_check,
             revocation_mode=revocation_mode,
             revocation_timeout=revocation_timeout,
+            revocation_cache_seconds=revocation_cache_seconds,
             timezone=timezone,
         )
         signer.check_certificate()
@@ -330,8 +388,19 @@ class PdfSigner:
         """The certificate's commonName: the name the visible stamp shows."""
         return self._material.common_name
 
-    def _fetcher_backend(self) -> AIOHttpFetcherBackend:
-        return AIOHttpFetcherBackend(per_request_timeout=self.revocation_timeout)
+    @property
+    def revocation_cache(self) -> RevocationCache:
+        return self._revocation_cache
+
+    def _fetcher_backend(self, *, reuse: bool = True) -> CachingFetcherBackend:
+        if self._tls is None:
+            # As certvalidator's default session does, but once per signer.
+            self._tls = ssl.create_default_context(cafile=certifi.where())
+        return CachingFetcherBackend(
+            self._revocation_cache if reuse else RevocationCache(0),
+            tls=self._tls,
+            per_request_timeout=self.revocation_timeout,
+        )
 
     # -- checks ---------------------------------------------------------------------
 
@@ -340,14 +409,16 @@ class PdfSigner:
         asyncio.run(self._async_check_certificate(at))
 
     async def _async_check_certificate(self, at: dt.datetime | None = None) -> None:
-        backend = self._fetcher_backend()
+        # A point-in-time check ("at") must judge answers valid at that moment,
+        # which reused ones need not be; it asks afresh and records nothing.
+        backend = self._fetcher_backend(reuse=at is None)
         try:
             await self._async_check_certificate_with(backend, at)
         finally:
-            await backend.close()  # type: ignore[no-untyped-call]
+            await backend.close()
 
     async def _async_check_certificate_with(
-        self, backend: AIOHttpFetcherBackend, at: dt.datetime | None
+        self, backend: CachingFetcherBackend, at: dt.datetime | None
     ) -> None:
         now = at or dt.datetime.now(dt.UTC)
         cert = self._material.certificate
@@ -370,6 +441,11 @@ class PdfSigner:
                 "no trust roots configured: the signer chain cannot be checked",
                 code="signing.cert_untrusted",
             )
+        if at is None and self._revocation_cache.chain_recently_valid():
+            # Validated within the window, from the answers it would now reuse
+            # anyway; pyHanko's pre-sign validation still builds and checks the
+            # path (with revocation) for every signature.
+            return
         validator = CertificateValidator(
             self._material.signer.signing_cert,
             intermediate_certs=list(self._material.chain),
@@ -384,38 +460,10 @@ class PdfSigner:
         )
         try:
             await validator.async_validate_usage(set(SIGNER_KEY_USAGE))  # type: ignore[no-untyped-call]
-        except PathBuildingError as exc:
-            raise CertificateError(
-                f"signer certificate does not chain to a trusted root: {exc}",
-                code="signing.cert_untrusted",
-            ) from exc
-        except RevokedError as exc:
-            raise CertificateError(
-                f"a certificate in the signer chain is revoked: {exc}", code="signing.cert_revoked"
-            ) from exc
-        except InsufficientRevinfoError as exc:
-            raise CertificateError(
-                "cannot establish that the signer certificate is not revoked "
-                f"(OCSP responder / CRL unreachable or unusable): {exc}",
-                code="signing.revocation_unavailable",
-            ) from exc
-        except ExpiredError as exc:
-            raise CertificateError(
-                f"a certificate in the signer chain has expired: {exc}", code="signing.cert_expired"
-            ) from exc
-        except NotYetValidError as exc:
-            raise CertificateError(
-                f"a certificate in the signer chain is not yet valid: {exc}",
-                code="signing.cert_not_yet_valid",
-            ) from exc
-        except InvalidCertificateError as exc:
-            raise CertificateError(
-                f"signer certificate is not fit for signing: {exc}", code="signing.cert_usage"
-            ) from exc
-        except (PathValidationError, ValidationError) as exc:
-            raise CertificateError(
-                f"signer chain is invalid: {exc}", code="signing.cert_invalid"
-            ) from exc
+        except (PathBuildingError, ValidationError) as exc:
+            raise _signer_chain_error(exc) from exc
+        if at is None:
+            self._revocation_cache.chain_validated()
 
     # -- signing --------------------------------------------------------------------
 
@@ -521,9 +569,12 @@ class PdfSigner:
         backend = self._fetcher_backend()
         try:
             await self._async_check_certificate_with(backend, None)
+            writer = _open_writer(pdf)
+            # Only then is every revision after our signature our own writing.
+            fresh = not _carries_signatures(writer)
             signed = await self._sign_with(
                 backend,
-                pdf,
+                writer,
                 field_name=field_name,
                 reason=reason,
                 location=location,
@@ -533,17 +584,24 @@ class PdfSigner:
                 timestamper=timestamper,
             )
         finally:
-            await backend.close()  # type: ignore[no-untyped-call]
+            await backend.close()
 
         if self.self_check:
-            report = await async_verify_with_roots(signed, self._roots)
+            # Over a fresh document pyHanko's difference analysis would only
+            # re-read what pyHanko just appended (a DSS, a document timestamp),
+            # for most of the self-check's cost; everything else is checked.
+            # Over a signed one it decides whether our update spoils the earlier
+            # signatures, so there it runs.
+            report = await async_verify_with_roots(
+                signed, self._roots, analyse_modifications=not fresh
+            )
             _require_sound(report, level)
         return signed
 
     async def _sign_with(
         self,
-        backend: AIOHttpFetcherBackend,
-        pdf: bytes,
+        backend: CachingFetcherBackend,
+        writer: IncrementalPdfFileWriter,
         *,
         field_name: str,
         reason: str | None,
@@ -553,12 +611,6 @@ class PdfSigner:
         stamp: StampSpec | None,
         timestamper: TimeStamper | None,
     ) -> bytes:
-        try:
-            writer = IncrementalPdfFileWriter(BytesIO(pdf))
-        except (PdfError, ValueError, KeyError, TypeError) as exc:
-            raise SigningError(
-                f"input is not a readable PDF: {exc}", code="signing.pdf_unreadable"
-            ) from exc
         if self._material.is_ecdsa:
             _require_ecdsa_allowed(writer)
 
@@ -599,7 +651,13 @@ class PdfSigner:
                 stamp.signer_name or self.signer_name, document_number or ""
             )
         pdf_signer = _ZonedPdfSigner(
-            meta, self._material.signer, timestamper=timestamper, zone=zone, **extra
+            meta,
+            self._material.signer,
+            timestamper=timestamper,
+            zone=zone,
+            sizes=self._container_sizes,
+            size_key=timestamper is not None,
+            **extra,
         )
         try:
             out = await pdf_signer.async_sign_pdf(writer, appearance_text_params=text_params)
@@ -615,17 +673,34 @@ class PdfSigner:
 
 
 class _ZonedPdfSigner(signers.PdfSigner):
-    """pyHanko's signer, with the signing time read in the office's time zone.
+    """pyHanko's signer, with the signing time read in the office's time zone,
+    and its signature size estimate made once per :class:`PdfSigner`.
 
     pyHanko takes the time from the machine's local zone (tzlocal) and uses that
     one value for /M, the CMS signingTime and the stamp text.  Pinning it here
     makes the stamp show Oral time on any server, and to the second, so the
     stamp and the signature dictionary agree exactly.
+
+    To size the placeholder for the CMS, pyHanko builds and signs a complete
+    dry-run CMS before every signature (~10 ms).  Its size depends on the key,
+    the certificate chain, attributes of fixed length and the timestamper's
+    probe token, which the timestamper keeps for its lifetime, never on the
+    document: pyHanko would compute the same number every time.  ``sizes``
+    keeps it (with pyHanko's own safety margin) under ``size_key``.
     """
 
-    def __init__(self, *args: Any, zone: ZoneInfo, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        zone: ZoneInfo,
+        sizes: dict[bool, int],
+        size_key: bool,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._zone = zone
+        self._sizes = sizes
+        self._size_key = size_key
 
     def init_signing_session(
         self, pdf_out: Any, existing_fields_only: bool = False
@@ -634,6 +709,15 @@ class _ZonedPdfSigner(signers.PdfSigner):
             pdf_out, existing_fields_only=existing_fields_only
         )
         session.system_time = dt.datetime.now(self._zone).replace(microsecond=0)
+        estimate = session.estimate_signature_container_size
+        sizes, key = self._sizes, self._size_key
+
+        async def estimate_once(validation_info: Any, tight: bool = False) -> int:
+            if key not in sizes:
+                sizes[key] = await estimate(validation_info, tight=tight)
+            return sizes[key]
+
+        session.estimate_signature_container_size = estimate_once  # type: ignore[method-assign]
         return session
 
 
@@ -651,6 +735,24 @@ def _zone(name: str) -> ZoneInfo:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise SigningError(f"unknown time zone {name!r}", code="config.timezone") from exc
+
+
+def _open_writer(pdf: bytes) -> IncrementalPdfFileWriter:
+    try:
+        return IncrementalPdfFileWriter(BytesIO(pdf))
+    except (PdfError, ValueError, KeyError, TypeError) as exc:
+        raise SigningError(
+            f"input is not a readable PDF: {exc}", code="signing.pdf_unreadable"
+        ) from exc
+
+
+def _carries_signatures(writer: IncrementalPdfFileWriter) -> bool:
+    """Whether the input already carries a signature or a document timestamp."""
+    try:
+        return bool(writer.prev.embedded_signatures)
+    except (PdfError, ValueError, KeyError, TypeError):
+        # Cannot tell: assume so, which keeps the self-check's full analysis.
+        return True
 
 
 def pdfa_part(writer: IncrementalPdfFileWriter) -> int | None:
@@ -706,6 +808,39 @@ def _reason_text(reason: str | None, document_number: str | None) -> str | None:
     return f"{reason} ({suffix})" if reason else suffix
 
 
+def _signer_chain_error(exc: PathBuildingError | ValidationError) -> CertificateError:
+    """The coded error for certvalidator's verdict on the signer's chain."""
+    if isinstance(exc, PathBuildingError):
+        return CertificateError(
+            f"signer certificate does not chain to a trusted root: {exc}",
+            code="signing.cert_untrusted",
+        )
+    if isinstance(exc, RevokedError):
+        return CertificateError(
+            f"a certificate in the signer chain is revoked: {exc}", code="signing.cert_revoked"
+        )
+    if isinstance(exc, InsufficientRevinfoError):
+        return CertificateError(
+            "cannot establish that the signer certificate is not revoked "
+            f"(OCSP responder / CRL unreachable or unusable): {exc}",
+            code="signing.revocation_unavailable",
+        )
+    if isinstance(exc, ExpiredError):
+        return CertificateError(
+            f"a certificate in the signer chain has expired: {exc}", code="signing.cert_expired"
+        )
+    if isinstance(exc, NotYetValidError):
+        return CertificateError(
+            f"a certificate in the signer chain is not yet valid: {exc}",
+            code="signing.cert_not_yet_valid",
+        )
+    if isinstance(exc, InvalidCertificateError):
+        return CertificateError(
+            f"signer certificate is not fit for signing: {exc}", code="signing.cert_usage"
+        )
+    return CertificateError(f"signer chain is invalid: {exc}", code="signing.cert_invalid")
+
+
 def _raise_signing_failure(exc: Exception) -> NoReturn:
     if isinstance(exc, _TsaFailure):
         raise TimestampError(str(exc), code=exc.code) from exc
@@ -715,8 +850,8 @@ def _raise_signing_failure(exc: Exception) -> NoReturn:
             f"timestamp authority response rejected: {exc}", code="signing.tsa_invalid"
         ) from exc
     if isinstance(exc, (PathBuildingError, PathValidationError, ValidationError)):
-        # The signer chain was validated moments ago, so a path failure inside
-        # pyHanko's pre-sign checks concerns the TSA certificate.
+        # pyHanko wraps failures of the signer chain in its own SigningError
+        # (below), so a bare path failure in its pre-sign checks is the TSA's.
         raise TimestampError(
             f"timestamp authority certificate is not acceptable: {exc}",
             code="signing.tsa_untrusted",
@@ -725,13 +860,27 @@ def _raise_signing_failure(exc: Exception) -> NoReturn:
         raise SigningError(
             f"cannot add a signature to this PDF: {exc}", code="signing.pdf_unreadable"
         ) from exc
+    cause = exc.__cause__
+    if isinstance(exc, PyHankoSigningError) and isinstance(
+        cause, (PathBuildingError, ValidationError)
+    ):
+        # pyHanko's own pre-sign validation of the signer certificate, which
+        # wraps certvalidator's verdict.  Reached when that validation sees
+        # what our check before it did not: revocation data fetched afresh
+        # because the reused answer expired in between.
+        raise _signer_chain_error(cause) from exc
     if isinstance(exc, PyHankoSigningError):
         raise SigningError(f"pyHanko refused to sign: {exc}", code="signing.failed") from exc
     raise SigningError(f"signing failed: {exc!r}", code="signing.failed") from exc
 
 
 def _require_sound(report: VerificationReport, level: SignatureLevel) -> None:
-    if report.valid and (level == "B-B" or report.timestamp_valid):
+    ours = [d.pades_level for d in report.details if d.kind == "signature"][-1:]
+    # The level is checked as well: a B-LTA whose DSS pyHanko left empty would
+    # otherwise pass as a valid B-T.  (A valid B-LTA has proven revocation
+    # from its DSS: verify rejects a DSS that does not, as ltv_incomplete.)
+    produced = ours[0] if ours else None
+    if report.valid and (level == "B-B" or report.timestamp_valid) and produced == level:
         return
     codes = ", ".join(issue.code for issue in report.errors) or "none"
     if level != "B-B" and not report.timestamp_valid and report.intact and report.trusted:
@@ -740,6 +889,7 @@ def _require_sound(report: VerificationReport, level: SignatureLevel) -> None:
             code="signing.tsa_invalid",
         )
     raise SigningError(
-        f"the freshly signed PDF does not verify (issues: {codes})",
+        f"the freshly signed PDF does not verify as PAdES {level} "
+        f"(verified as {produced or 'unsigned'}; issues: {codes})",
         code="signing.self_check_failed",
     )

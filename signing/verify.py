@@ -40,6 +40,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import ValidationInfoReadingError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from signing.pdfread import IndexingPdfFileReader
 from signing.revisions import changes_after
 from signing.trust import load_trust_roots, validation_context
 
@@ -133,11 +134,26 @@ async def async_verify_pdf(data: bytes, *, trust_roots: Sequence[Path]) -> Verif
 
 
 async def async_verify_with_roots(
-    data: bytes, roots: Sequence[asn1_x509.Certificate]
+    data: bytes,
+    roots: Sequence[asn1_x509.Certificate],
+    *,
+    analyse_modifications: bool = True,
 ) -> VerificationReport:
-    """Like :func:`async_verify_pdf`, with the trust roots already loaded (signer self-check)."""
+    """Like :func:`async_verify_pdf`, with the trust roots already loaded (signer self-check).
+
+    ``analyse_modifications=False`` leaves out pyHanko's difference analysis of
+    the revisions after each signature, and only that: integrity, coverage, the
+    signature, the chain, the timestamp tokens, the embedded validation data and
+    the strict rule are all still checked.  Only for a document whose every
+    revision after its first signature was just written by our own signer (its
+    self-check); the analysis is most of the cost of verifying a tagged PDF,
+    and there it could only re-confirm what pyHanko itself appended.  Modification
+    levels are then reported as ``None``.
+    """
     try:
-        reader = PdfFileReader(BytesIO(data))
+        # pyHanko's reader, minus its quadratic object stream lookups (the
+        # difference analysis reads hundreds of objects from them per revision).
+        reader = IndexingPdfFileReader(BytesIO(data))
         embedded = list(reader.embedded_signatures)
     except (PdfError, ValueError, KeyError, TypeError) as exc:
         # Any of these from the reader means the file is not a PDF we can walk.
@@ -156,9 +172,11 @@ async def async_verify_with_roots(
         is_timestamp = sig.sig_object_type == "/DocTimeStamp"
         try:
             if is_timestamp:
-                report = await _check_document_timestamp(sig, roots)
+                report = await _check_document_timestamp(sig, roots, analyse_modifications)
             else:
-                report = await _check_signature(sig, roots, dss, timestamp_revisions)
+                report = await _check_signature(
+                    sig, roots, dss, timestamp_revisions, analyse_modifications
+                )
             report = _apply_strict_rule(report, changes_after(reader, sig.signed_revision))
         except (PdfError, ValueError, KeyError, TypeError) as exc:
             # pyHanko raises these for signature dictionaries or CMS blobs it cannot
@@ -172,7 +190,7 @@ async def async_verify_with_roots(
                 )
             )
         details.append(report)
-        issues.extend(_issues_for(report))
+        issues.extend(_issues_for(report, analyse_modifications))
 
     regular = [d for d in details if d.kind == "signature"]
     if not regular:
@@ -247,16 +265,22 @@ def _apply_strict_rule(report: SignatureReport, changes: list[str]) -> Signature
     return report.model_copy(update={"ok": False, "post_signature_changes": tuple(changes)})
 
 
+def _modifications_accepted(level: ModificationLevel | None, analysed: bool) -> bool:
+    return level in ACCEPTED_MODIFICATIONS or (level is None and not analysed)
+
+
 async def _check_signature(
     sig: Any,
     roots: Sequence[asn1_x509.Certificate],
     dss: DocumentSecurityStore | None,
     timestamp_revisions: Sequence[int],
+    analyse_modifications: bool = True,
 ) -> SignatureReport:
     status = await async_validate_pdf_signature(
         sig,
         signer_validation_context=validation_context(roots),
         ts_validation_context=validation_context(roots),
+        skip_diff=not analyse_modifications,
     )
     ts = status.timestamp_validity
     timestamp_valid = ts is not None and bool(ts.intact and ts.valid and ts.trusted)
@@ -266,6 +290,8 @@ async def _check_signature(
     ltv_complete = True
     if _dss_has_validation_data(dss) and ts is not None and status.bottom_line:
         assert dss is not None
+        # The difference analysis, if any, was done just above; this pass is
+        # about revocation, and the verdict on changes is taken from the first.
         embedded = await _check_with_embedded_data(sig, roots, dss, ts.timestamp)
         revoked = revoked or bool(embedded.revoked)
         revocation_checked = bool(embedded.trusted and not embedded.revoked)
@@ -275,7 +301,7 @@ async def _check_signature(
         and not revoked
         and ltv_complete
         and status.coverage in ACCEPTED_COVERAGE
-        and mod_level in ACCEPTED_MODIFICATIONS
+        and _modifications_accepted(mod_level, analyse_modifications)
     )
     return SignatureReport(
         field=sig.field_name,
@@ -322,20 +348,25 @@ async def _check_with_embedded_data(
         sig,
         signer_validation_context=dss.as_validation_context(kwargs),
         ts_validation_context=dss.as_validation_context(kwargs),
+        skip_diff=True,
     )
 
 
 async def _check_document_timestamp(
-    sig: Any, roots: Sequence[asn1_x509.Certificate]
+    sig: Any, roots: Sequence[asn1_x509.Certificate], analyse_modifications: bool = True
 ) -> SignatureReport:
-    status = await async_validate_pdf_timestamp(sig, validation_context=validation_context(roots))
+    status = await async_validate_pdf_timestamp(
+        sig,
+        validation_context=validation_context(roots),
+        skip_diff=not analyse_modifications,
+    )
     mod_level = status.modification_level
     sound = bool(status.intact and status.valid and status.trusted)
     ok = bool(
         sound
         and not status.revoked
         and status.coverage in ACCEPTED_COVERAGE
-        and mod_level in ACCEPTED_MODIFICATIONS
+        and _modifications_accepted(mod_level, analyse_modifications)
     )
     return SignatureReport(
         field=sig.field_name,
@@ -374,7 +405,7 @@ def _broken(field: str | None, is_timestamp: bool) -> SignatureReport:
     )
 
 
-def _issues_for(report: SignatureReport) -> list[VerificationIssue]:
+def _issues_for(report: SignatureReport, analysed: bool = True) -> list[VerificationIssue]:
     """Explain, with stable codes, why a signature that is not ``ok`` fails."""
     if report.ok or report.coverage is None:
         return []  # fine, or already explained as unreadable
@@ -398,7 +429,10 @@ def _issues_for(report: SignatureReport) -> list[VerificationIssue]:
             f"the {what} covers only part of the file ({report.coverage})",
         ),
         (
-            report.modification_level not in {m.name for m in ACCEPTED_MODIFICATIONS}
+            (
+                report.modification_level not in {m.name for m in ACCEPTED_MODIFICATIONS}
+                and (analysed or report.modification_level is not None)
+            )
             or bool(report.post_signature_changes),
             "verify.modified",
             f"the document was changed after the {what} "

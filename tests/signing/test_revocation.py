@@ -135,10 +135,14 @@ def test_ocsp_for_a_foreign_issuer_is_unauthorized(
 
 def test_revoked_signer_is_refused(services: LocalPkiServices, own_pki: PkiPaths) -> None:
     signer = PdfSigner.from_pkcs12(
-        own_pki.signer_p12, PASSPHRASE, tsa_url=services.tsa_url, trust_roots=[own_pki.root_cert]
+        own_pki.signer_p12,
+        PASSPHRASE,
+        tsa_url=services.tsa_url,
+        trust_roots=[own_pki.root_cert],
+        revocation_cache_seconds=0,
     )
     revoke(own_pki, signer.certificate)
-    # Revoked after the key was loaded: the check before each signature catches it.
+    # Revoked after the key was loaded: without reuse, the very next signature asks.
     with pytest.raises(CertificateError) as info:
         signer.sign(make_pdf())
     assert info.value.code == "signing.cert_revoked"
@@ -146,6 +150,64 @@ def test_revoked_signer_is_refused(services: LocalPkiServices, own_pki: PkiPaths
         PdfSigner.from_pkcs12(
             own_pki.signer_p12, PASSPHRASE, tsa_url=None, trust_roots=[own_pki.root_cert]
         )
+    assert info.value.code == "signing.cert_revoked"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_revocation_is_noticed_when_the_reuse_window_ends(
+    services: LocalPkiServices, own_pki: PkiPaths
+) -> None:
+    signer = PdfSigner.from_pkcs12(
+        own_pki.signer_p12,
+        PASSPHRASE,
+        tsa_url=services.tsa_url,
+        trust_roots=[own_pki.root_cert],
+        revocation_cache_seconds=60,
+    )
+    clock = _Clock()
+    signer.revocation_cache.clock = clock
+    signer.revocation_cache.clear()  # what construction cached was on the real clock
+    signer.sign(make_pdf())
+    revoke(own_pki, signer.certificate)
+    # Within the window the "good" answer of the last signature stands: the
+    # documented price of reuse (signing.revinfo).
+    clock.now += 59
+    signer.sign(make_pdf())
+    clock.now += 2
+    with pytest.raises(CertificateError) as info:
+        signer.sign(make_pdf())
+    assert info.value.code == "signing.cert_revoked"
+
+
+def test_revocation_seen_first_by_pyhanko_keeps_its_code(
+    services: LocalPkiServices, own_pki: PkiPaths
+) -> None:
+    signer = PdfSigner.from_pkcs12(
+        own_pki.signer_p12,
+        PASSPHRASE,
+        tsa_url=services.tsa_url,
+        trust_roots=[own_pki.root_cert],
+        revocation_cache_seconds=60,
+    )
+    clock = _Clock()
+    signer.revocation_cache.clock = clock
+    signer.revocation_cache.clear()
+    signer.sign(make_pdf())  # answers kept from t=1000
+    clock.now += 30
+    signer.revocation_cache.chain_validated()  # the chain verdict from t=1030
+    revoke(own_pki, signer.certificate)
+    clock.now += 31
+    # Our check is skipped (verdict 31 s old), the answers are stale (61 s), so
+    # pyHanko's pre-sign validation asks and learns of the revocation itself.
+    with pytest.raises(CertificateError) as info:
+        signer.sign(make_pdf())
     assert info.value.code == "signing.cert_revoked"
 
 
