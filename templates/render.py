@@ -4,6 +4,15 @@ Setting WeasyPrint up (fontconfig, @font-face loading, CSS parsing) costs far
 more than laying out a one-page receipt, so a :class:`Renderer` does it once and
 every document reuses it; :func:`get_renderer` keeps one per process.
 
+What is left per document is layout (about half), drawing and writing the PDF.
+Three choices keep it down without changing a word or the layout: the QR code is a
+bitmap rather than an SVG path of a thousand sub-paths (:func:`qr_data_uri`),
+the field and signature tables use the fixed table layout, and the letterhead's
+flex items have zero minimum sizes (both in ``style.css``).  A render also
+leaves much cyclic garbage: in a worker holding a large heap, full garbage
+collections then cost about as much per document as the bitmap QR code saved;
+``gc.freeze()`` after start-up cuts that, and belongs to the process, not here.
+
 Texts come only from the per-language catalogs in ``i18n/``; the templates hold
 structure.  Every document carries both languages, Kazakh first, each part in an
 element with its own ``lang``.
@@ -17,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import io
 import logging
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -36,7 +46,7 @@ from jinja2 import (
     TemplateError,
     TemplateRuntimeError,
 )
-from qrcode.image.svg import SvgPathImage
+from PIL import Image
 from weasyprint import CSS, HTML
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
@@ -64,6 +74,7 @@ __all__ = [
     "get_renderer",
     "load_catalogs",
     "qr_data_uri",
+    "qr_matrix",
 ]
 
 log = logging.getLogger(__name__)
@@ -185,15 +196,38 @@ def load_catalogs(
 # --- template helpers ------------------------------------------------------------
 
 
-def qr_data_uri(text: str) -> str:
-    """A QR code of ``text`` as an SVG ``data:`` URI (vector: sharp at any print size)."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+# The QR code is embedded as a small PNG, not as SVG: WeasyPrint parses an SVG
+# path command by command, and qrcode's path has one sub-path per dark module
+# (~1,000), which cost about as much as laying out a page.  Each module is a
+# square of _QR_MODULE_PX pixels, drawn without interpolation
+# (``image-rendering: pixelated`` in style.css, /Interpolate false in the PDF),
+# so edges stay sharp; several pixels per module (~350 dpi at the printed 24 mm)
+# keep it sharp in viewers that smooth scaled images whatever the PDF says.
+_QR_MODULE_PX = 8
+_QR_BORDER = 4  # modules of quiet zone, the minimum the QR specification asks
+
+
+def qr_matrix(text: str) -> list[list[bool]]:
+    """Modules of the QR code of ``text``, quiet zone included (True = dark)."""
+    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=_QR_BORDER)
     qr.add_data(text)
     qr.make(fit=True)
-    svg = qr.make_image(image_factory=SvgPathImage).to_string(encoding="unicode")
-    if isinstance(svg, bytes):  # older qrcode returned bytes whatever the encoding
-        svg = svg.decode("utf-8")
-    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
+    return [[bool(module) for module in row] for row in qr.get_matrix()]
+
+
+# Not cached: every document has a verify URL of its own, so a cache would
+# only flatter benchmarks that render the same samples over and over.
+def qr_data_uri(text: str) -> str:
+    """A QR code of ``text`` as a grayscale PNG ``data:`` URI, black on white."""
+    matrix = qr_matrix(text)
+    size = len(matrix)
+    pixels = bytes(0 if dark else 255 for row in matrix for dark in row)
+    image = Image.frombytes("L", (size, size), pixels).resize(
+        (size * _QR_MODULE_PX, size * _QR_MODULE_PX), Image.Resampling.NEAREST
+    )
+    png = io.BytesIO()
+    image.save(png, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
 
 
 def _fill(text: str, **values: object) -> str:

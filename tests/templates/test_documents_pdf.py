@@ -8,12 +8,22 @@ import io
 from pathlib import Path
 from typing import Any
 
+import pdfplumber
 import pypdf
 import pytest
 
 from templates import Renderer
+from templates.render import PAGE
 
-from .documents import BUILDERS, appendix, last_page_objects, pdfa_claim, reasoned_refusal
+from .documents import (
+    BUILDERS,
+    HEAD,
+    PERSON_IIN,
+    appendix,
+    last_page_objects,
+    pdfa_claim,
+    reasoned_refusal,
+)
 from .helpers import flat, run, tool
 
 
@@ -122,3 +132,18 @@ def test_signature_area_blank_with_long_reasoning(renderer: Renderer) -> None:
     assert inside == []
     assert above.count("(ЭЦП)") == 1
     assert len(pypdf.PdfReader(io.BytesIO(pdf)).pages) > 2  # the parts did span pages
+
+
+def test_table_columns_keep_their_share_of_the_width(document_pdfs: dict[str, Path]) -> None:
+    # The field and signature tables use the fixed table layout (cheaper than
+    # measuring every cell); their label column must still end at 34% of the
+    # width and the "(ЭЦҚ)" column start at 78%, as with the automatic layout.
+    mm = 72 / 25.4
+    left = PAGE.left * mm
+    width = (PAGE.width - PAGE.left - PAGE.right) * mm
+    with pdfplumber.open(document_pdfs["license"]) as doc:
+        words = doc.pages[0].extract_words()
+    starts = {w["text"]: float(w["x0"]) for w in words}
+    assert starts[PERSON_IIN] == pytest.approx(left + 0.34 * width, abs=0.1)  # a field value
+    assert starts[HEAD.split()[0]] == pytest.approx(left + 0.34 * width, abs=0.1)
+    assert starts["(ЭЦҚ)"] == pytest.approx(left + 0.78 * width + 2 * mm, abs=0.1)
