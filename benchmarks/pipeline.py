@@ -196,11 +196,12 @@ def single_latency(
     from prefect.deployments import run_deployment
 
     from flows.deploy import deployments
-    from flows.warm import WarmIntakeRunner
+    from flows.intake import intake_batch
+    from flows.warm import WarmRunner
     from medlicense.processing import processed_key
 
     deployment_id: Any = deployments(settings)[0].apply()
-    with WarmIntakeRunner(settings, deployment_id, poll_seconds=0.5) as runner:
+    with WarmRunner(settings, {deployment_id: intake_batch}, poll_seconds=0.5) as runner:
         # Let the runner warm its workers, as a serving process has long done.
         from medlicense.workers import shared_pool
 

@@ -3,9 +3,9 @@
 Two ways to execute them, both against the same Prefect server:
 
 * ``serve`` (:func:`serve_all`, ``medlicense serve``): this process registers the
-  deployments and runs their flow runs itself: intake runs in this process on
-  the warm worker pool (:mod:`flows.warm`), review and report runs each in a
-  subprocess;
+  deployments and runs their flow runs itself: intake and review runs on
+  threads of this process, with warm workers and signing context
+  (:mod:`flows.warm`), report runs each in a subprocess;
 * a process work pool (:func:`deploy_to_pool`, ``medlicense serve --work-pool P``):
   the deployments are registered against the pool and any number of
   ``prefect worker start --pool P`` processes, on any machine with this project
@@ -71,13 +71,15 @@ def serve_all(settings: Settings, *, limit: int | None = None) -> None:
     """Register the deployments and run their flow runs from this process until stopped."""
     from prefect import serve
 
-    from .warm import WarmIntakeRunner
+    from .warm import WarmRunner
 
-    intake, *others = deployments(settings)
+    intake, review, report = deployments(settings)
     # Sync here: async_dispatch picks the sync variant outside an event loop.
     intake_id: Any = intake.apply()
-    with WarmIntakeRunner(settings, intake_id):
-        serve(*others, limit=limit)
+    review_id: Any = review.apply()
+    warm: dict[Any, Any] = {intake_id: intake_batch, review_id: review_application}
+    with WarmRunner(settings, warm, threads=limit or 4):
+        serve(report, limit=limit)
 
 
 def deploy_to_pool(settings: Settings, work_pool: str) -> list[str]:

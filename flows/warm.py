@@ -1,18 +1,20 @@
-"""Runs of the intake deployment executed inside a long-lived process, on warm workers.
+"""Flow runs of the pipeline's deployments executed inside a long-lived process.
 
-Prefect's runner and process workers start every flow run in a new process.
-For a review run that is right (it spends its life suspended, waiting for a
-person), but an intake run would then start a fresh worker pool each time:
-seconds of start-up (Python, Prefect, the signing key, fonts, rules) for a
-batch that may hold one package.  ``medlicense serve`` therefore executes the
-intake deployment's runs itself, one after another, in its own process, where
-:func:`medlicense.workers.shared_pool` stays warm between runs.
+Prefect's runner and process workers start every flow run in a new process:
+seconds of start-up (Python, Prefect, the signing key, fonts, rules) per run.
+For an intake batch of one package that is most of its latency; for a review
+run, which spends its life suspended and runs for a moment before and after
+the person's form, it is nearly all of its cost.  ``medlicense serve``
+therefore executes the intake and review deployments' runs itself, on a few
+threads, where :func:`medlicense.workers.shared_pool` and the signing context
+stay warm between runs.  The daily report keeps Prefect's runner.
 
 A run is taken the way Prefect's runner takes one: it must be due, and the
 server must accept its move to Pending, which only one taker can win, so two
-``serve`` processes never execute the same run.  The price: cancelling an
-intake run from the UI is not enforced in the middle of a batch; every write
-of a batch is create-only, so a second run simply finds the rest.
+``serve`` processes never execute the same run.  A suspended review that a
+person resumes is scheduled again and taken again the same way.  The price:
+cancelling a run from the UI is not enforced in the middle of it; every write
+is create-only, so a second run simply finds the rest.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ import datetime as dt
 import logging
 import threading
 import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-from prefect import get_client
+from prefect import Flow, get_client
 from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
@@ -34,34 +37,41 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
+from prefect.exceptions import PrefectSignal
 from prefect.flow_engine import run_flow
 from prefect.states import Pending
 
 from medlicense.settings import Settings
 from medlicense.workers import shared_pool
 
-from .intake import intake_batch
-
 log = logging.getLogger(__name__)
 
 
-class WarmIntakeRunner:
-    """Polls the intake deployment for due runs and executes them in this process."""
+class WarmRunner:
+    """Polls deployments for due runs and executes them on threads of this process."""
 
     def __init__(
-        self, settings: Settings, deployment_id: uuid.UUID, *, poll_seconds: float = 1.0
+        self,
+        settings: Settings,
+        flows: dict[uuid.UUID, Flow[..., Any]],
+        *,
+        poll_seconds: float = 1.0,
+        threads: int = 4,
     ) -> None:
         self.settings = settings
-        self.deployment_id = deployment_id
+        self.flows = flows
         self.poll_seconds = poll_seconds
         self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="warm-intake", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name="warm-runner", daemon=True)
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="warm-run")
+        self._running: dict[uuid.UUID, Future[None]] = {}
+        self._lock = threading.Lock()
         self.executed: list[uuid.UUID] = []
 
     def due_runs(self) -> list[FlowRun]:
         with get_client(sync_client=True) as client:
             return client.read_flow_runs(
-                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[self.deployment_id])),
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(self.flows))),
                 flow_run_filter=FlowRunFilter(
                     state=FlowRunFilterState(
                         type=FlowRunFilterStateType(any_=[StateType.SCHEDULED])
@@ -71,7 +81,7 @@ class WarmIntakeRunner:
                     ),
                 ),
                 sort=FlowRunSort.EXPECTED_START_TIME_ASC,
-                limit=10,
+                limit=50,
             )
 
     def _take(self, run: FlowRun) -> bool:
@@ -79,21 +89,42 @@ class WarmIntakeRunner:
             answer: Any = client.set_flow_run_state(run.id, Pending())
         return str(answer.status.value).upper() == "ACCEPT"
 
-    def run_due(self) -> int:
-        """Execute every due run once; returns how many this process executed."""
-        count = 0
+    def _execute(self, run: FlowRun) -> None:
+        assert run.deployment_id is not None
+        flow_obj = self.flows[run.deployment_id]
+        log.info("flow run %s (%s) in this process", run.name, run.id)
+        try:
+            run_flow(flow_obj, flow_run=run, parameters=dict(run.parameters))
+        except (Exception, PrefectSignal):
+            # The engine has recorded the run's end (failed, or suspended for a
+            # person); this thread goes on to the next run either way.
+            log.debug("flow run %s ended by an exception", run.id, exc_info=True)
+        finally:
+            with self._lock:
+                self._running.pop(run.id, None)
+                self.executed.append(run.id)
+
+    def submit_due(self) -> list[Future[None]]:
+        """Take every due run and start it on a thread; returns their futures."""
+        started = []
         for run in self.due_runs():
+            with self._lock:
+                if run.id in self._running:
+                    continue
             if self._stop.is_set() or not self._take(run):
                 continue
-            log.info("intake run %s (%s) in this process", run.name, run.id)
-            try:
-                run_flow(intake_batch, flow_run=run, parameters=dict(run.parameters))
-            except Exception:
-                # The engine has already recorded the run as failed; the next one goes on.
-                log.exception("intake run %s failed", run.id)
-            self.executed.append(run.id)
-            count += 1
-        return count
+            future = self._pool.submit(self._execute, run)
+            with self._lock:
+                self._running[run.id] = future
+            started.append(future)
+        return started
+
+    def run_due(self) -> int:
+        """Execute every due run and wait for them; returns how many were executed."""
+        futures = self.submit_due()
+        for future in futures:
+            future.result()
+        return len(futures)
 
     def _loop(self) -> None:
         # Workers start before the first run: a run's latency should not include them.
@@ -103,21 +134,23 @@ class WarmIntakeRunner:
             log.exception("warming the worker pool failed; the first run will try again")
         while not self._stop.is_set():
             try:
-                self.run_due()
+                self.submit_due()
             except Exception:
                 # The server being away for a moment must not end the serving.
                 log.exception("polling the intake deployment failed")
             self._stop.wait(self.poll_seconds)
 
-    def start(self) -> WarmIntakeRunner:
+    def start(self) -> WarmRunner:
         self._thread.start()
         return self
 
     def stop(self, timeout: float = 600.0) -> None:
+        """Take no new runs; let the runs in progress finish."""
         self._stop.set()
         self._thread.join(timeout)
+        self._pool.shutdown(wait=True)
 
-    def __enter__(self) -> WarmIntakeRunner:
+    def __enter__(self) -> WarmRunner:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:

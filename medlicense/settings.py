@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     weed_webdav_port: int = 7333
     weed_admin_port: int = 23646
     weed_start_timeout: float = 60.0
+    weed_memory_limit_mib: int = Field(
+        256, ge=0, description="Soft memory limit of the local S3 server (GOMEMLIMIT); 0: none."
+    )
 
     # --- signing -------------------------------------------------------------------
     pki_dir: Path | None = Field(None, description="Development PKI; default <data_dir>/pki.")

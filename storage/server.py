@@ -308,8 +308,14 @@ class SeaweedServer:
         (self.root / "data").mkdir(parents=True, exist_ok=True)
         self.write_s3_config()
         log = self.log_file.open("ab")
+        env = dict(os.environ)
+        if self.settings.weed_memory_limit_mib:
+            # A soft limit for Go's collector: without it the heap doubles before each
+            # collection, and on a small machine the S3 server grew past 400 MiB.
+            env.setdefault("GOMEMLIMIT", f"{self.settings.weed_memory_limit_mib}MiB")
         proc = subprocess.Popen(
             self.command(),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

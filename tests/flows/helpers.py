@@ -6,7 +6,11 @@ import io
 import json
 import time
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+import pytest
 
 from medlicense.models import ApplicantType, RequestKind
 from medlicense.settings import Settings
@@ -100,3 +104,26 @@ def wait_for_state(app_id: str, states: set[str], timeout: float = 120.0) -> Any
     raise AssertionError(
         f"review of {app_id} not in {states} after {timeout} s: {last and last.state}"
     )
+
+
+@contextmanager
+def reconfigured(monkeypatch: pytest.MonkeyPatch, **env: str) -> Iterator[None]:
+    """Run with these ``MEDLICENSE_*`` settings, in this process and in what it starts.
+
+    Settings and the flows' signing context are read once per process (as in
+    ``serve``); here they are dropped so the next use reads the new values.
+    """
+    from flows.context import _build_context
+    from medlicense.settings import get_settings
+
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    get_settings.cache_clear()
+    _build_context.cache_clear()
+    try:
+        yield
+    finally:
+        for name in env:
+            monkeypatch.delenv(name)
+        get_settings.cache_clear()
+        _build_context.cache_clear()

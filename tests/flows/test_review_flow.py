@@ -22,26 +22,36 @@ from medlicense.records import AppState, Decision
 from medlicense.settings import Settings
 from storage.client import ObjectStore
 
-from .helpers import EDITION_SUBTYPES, PLACE, package, review_runs, upload, wait_for_state
+from .helpers import (
+    EDITION_SUBTYPES,
+    PLACE,
+    package,
+    reconfigured,
+    review_runs,
+    upload,
+    wait_for_state,
+)
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def harness(s3_server: Settings) -> Iterator[str]:
-    """The test harness's Prefect server and a runner of the review deployment."""
+    """The test harness's Prefect server and the review deployment served as ``medlicense
+    serve`` serves it: runs executed on threads of this process (flows.warm).  The demo
+    test covers Prefect's own runner, a process per run."""
     from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     from flows.context import dev_pki_services
-    from flows.deploy import BackgroundRunner
+    from flows.deploy import deployments
+    from flows.review import review_application
+    from flows.warm import WarmRunner
 
-    with (
-        dev_pki_services(s3_server),
-        prefect_test_harness(server_startup_timeout=120),
-        BackgroundRunner(s3_server, query_seconds=1),
-    ):
-        yield str(PREFECT_API_URL.value())
+    with dev_pki_services(s3_server), prefect_test_harness(server_startup_timeout=120):
+        review_id = deployments(s3_server)[1].apply()
+        with WarmRunner(s3_server, {review_id: review_application}, poll_seconds=1.0):
+            yield str(PREFECT_API_URL.value())
 
 
 @pytest.fixture(scope="module")
@@ -238,25 +248,18 @@ def test_two_intake_runs_together_issue_each_license_once(
     from concurrent.futures import ThreadPoolExecutor
 
     from flows.intake import intake_batch
-    from medlicense.settings import get_settings
 
     apps = upload(
         s3_server,
         "concurrent",
         {f"c{i}.zip": package(200 + i, places=[PLACE]) for i in range(3)},
     )
-    needs_person = upload(s3_server, "concurrent-person", {"p.zip": package(210, subtypes=["no_such_subtype"])})
-    # The batch (this process, its workers) and the review runs (the runner's
-    # processes) read the policy from the environment.
-    monkeypatch.setenv("MEDLICENSE_REVIEW_POLICY", "auto")
-    get_settings.cache_clear()
-    try:
-        with ThreadPoolExecutor(2) as pool:
-            runs = [pool.submit(intake_batch) for _ in range(2)]
-            results = [r.result() for r in runs]
-    finally:
-        monkeypatch.delenv("MEDLICENSE_REVIEW_POLICY")
-        get_settings.cache_clear()
+    needs_person = upload(
+        s3_server, "concurrent-person", {"p.zip": package(210, subtypes=["no_such_subtype"])}
+    )
+    with reconfigured(monkeypatch, MEDLICENSE_REVIEW_POLICY="auto"), ThreadPoolExecutor(2) as pool:
+        runs = [pool.submit(intake_batch) for _ in range(2)]
+        results = [r.result() for r in runs]
     processed = [r.package for batch in results for r in batch]
     assert sorted(processed) == sorted(set(processed)), "a package was processed twice"
     for app_id in apps.values():
@@ -332,27 +335,29 @@ def test_head_confirms_an_unsigned_draft_before_signing(
     from flows.review import resume_review, waiting_reviews
     from medlicense.review import terminal_input
 
-    monkeypatch.setenv("MEDLICENSE_HEAD_CONFIRMATION", "true")
-    app_id = upload(s3_server, "head", {"head.zip": package(400, places=[PLACE])})["head.zip"]
-    intake_batch()
-    wait_for_state(app_id, {"PAUSED"})
-    resume_review(app_id, terminal_input(Decision.APPROVE, executor="Executor"))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        waiting = {w["app_id"]: w for w in waiting_reviews()}
-        if waiting.get(app_id, {}).get("waiting_for") == "head":
-            break
-        time.sleep(1)
-    else:
-        raise AssertionError("the review never waited for the head")
-    store = ObjectStore.from_settings(s3_server)
-    draft = store.get_bytes(s3_server.bucket_artifacts, f"applications/{app_id}/draft-license.pdf")
-    assert b"/ByteRange" not in draft, "the draft must not be signed"
-    assert registry.result(app_id) is None and registry.held_number(app_id, "license") is None
-    resume_review(app_id, {"decision": "sign", "head": "Қуанышев Е. С."}, head=True)
-    wait_for_state(app_id, {"COMPLETED"}, timeout=180)
-    result = registry.result(app_id)
-    assert result.outcome == "issued"
+    with reconfigured(monkeypatch, MEDLICENSE_HEAD_CONFIRMATION="true"):
+        app_id = upload(s3_server, "head", {"head.zip": package(400, places=[PLACE])})["head.zip"]
+        intake_batch()
+        wait_for_state(app_id, {"PAUSED"})
+        resume_review(app_id, terminal_input(Decision.APPROVE, executor="Executor"))
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            waiting = {w["app_id"]: w for w in waiting_reviews()}
+            if waiting.get(app_id, {}).get("waiting_for") == "head":
+                break
+            time.sleep(1)
+        else:
+            raise AssertionError("the review never waited for the head")
+        store = ObjectStore.from_settings(s3_server)
+        draft = store.get_bytes(
+            s3_server.bucket_artifacts, f"applications/{app_id}/draft-license.pdf"
+        )
+        assert b"/ByteRange" not in draft, "the draft must not be signed"
+        assert registry.result(app_id) is None and registry.held_number(app_id, "license") is None
+        resume_review(app_id, {"decision": "sign", "head": "Қуанышев Е. С."}, head=True)
+        wait_for_state(app_id, {"COMPLETED"}, timeout=180)
+        result = registry.result(app_id)
+        assert result.outcome == "issued"
     steps = [(e.step, e.actor) for e in registry.record(app_id).history]
     assert ("provider.sign", "Қуанышев Е. С.") in steps
 

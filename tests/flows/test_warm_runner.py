@@ -47,11 +47,12 @@ def _state(run_id: uuid.UUID) -> str:
 def test_due_runs_execute_here_on_the_same_warm_workers(
     intake_deployment: uuid.UUID, s3_server: Settings
 ) -> None:
-    from flows.warm import WarmIntakeRunner
+    from flows.intake import intake_batch
+    from flows.warm import WarmRunner
     from medlicense.processing import processed_key
     from medlicense.workers import shared_pool
 
-    runner = WarmIntakeRunner(s3_server, intake_deployment)
+    runner = WarmRunner(s3_server, {intake_deployment: intake_batch})
     store = ObjectStore.from_settings(s3_server)
     pids = []
     for round_no in range(2):
@@ -74,10 +75,11 @@ def test_due_runs_execute_here_on_the_same_warm_workers(
 def test_a_run_is_executed_by_one_taker_only(
     intake_deployment: uuid.UUID, s3_server: Settings
 ) -> None:
-    from flows.warm import WarmIntakeRunner
+    from flows.intake import intake_batch
+    from flows.warm import WarmRunner
 
-    first = WarmIntakeRunner(s3_server, intake_deployment)
-    second = WarmIntakeRunner(s3_server, intake_deployment)
+    first = WarmRunner(s3_server, {intake_deployment: intake_batch})
+    second = WarmRunner(s3_server, {intake_deployment: intake_batch})
     run_id = _run_now(intake_deployment)
     [due] = [r for r in first.due_runs() if r.id == run_id]
     assert first._take(due)
