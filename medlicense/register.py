@@ -184,10 +184,15 @@ class Registry:
         self.refresh_record(app_id)
         return stored
 
-    def events(self, app_id: str) -> list[StepEvent]:
+    def events(
+        self, app_id: str, known: dict[str, StepEvent] | None = None
+    ) -> list[StepEvent]:
+        """Every step of ``app_id``; ``known`` events (by key) are not read again: each
+        is written once and never changes."""
+        known = known or {}
         out = []
         for key in self.keys(f"{app_prefix(app_id)}/events/"):
-            event = self.read(key, StepEvent)
+            event = known.get(PurePosixPath(key).stem) or self.read(key, StepEvent)
             if event is not None:
                 out.append(event)
         # Same-instant events (a fast machine, a coarse clock) keep the regulation's order.
@@ -202,9 +207,17 @@ class Registry:
         return stored
 
     def refresh_record(self, app_id: str) -> ApplicationRecord:
-        """Rebuild ``record.json`` from the immutable objects (the view may lag, never lie)."""
+        """Rebuild ``record.json`` from the immutable objects (the view may lag, never lie).
+
+        Events and documents are create-only, so what the previous view already
+        holds of them is taken from it; only new ones are read.  That keeps a
+        refresh at a handful of requests however long the history grows.
+        """
         app = self.application(app_id)
-        history = tuple(self.events(app_id))
+        prior = self.record(app_id)
+        history = tuple(
+            self.events(app_id, known={e.key: e for e in prior.history} if prior else None)
+        )
         result = self.result(app_id)
         state = history[-1].state if history else AppState.ACCEPTED
         review = next((e for e in reversed(history) if e.step == "provider.review"), None)
@@ -218,18 +231,25 @@ class Registry:
             result_keys=result.documents if result else (),
             history=history,
             findings=app.verdict.findings,
-            documents=tuple(self.document_digests(app_id)),
+            documents=tuple(
+                self.document_digests(
+                    app_id, known={d.key: d.sha256 for d in prior.documents} if prior else None
+                )
+            ),
         )
         self.put(f"{app_prefix(app_id)}/record.json", record)
         return record
 
-    def document_digests(self, app_id: str) -> Iterator[DocumentDigest]:
+    def document_digests(
+        self, app_id: str, known: dict[str, str] | None = None
+    ) -> Iterator[DocumentDigest]:
         """SHA-256 of each document received (package, its files) and produced (PDFs)."""
+        known = known or {}
         prefix = f"{app_prefix(app_id)}/"
         for key in self.keys(prefix):
             rest = key[len(prefix) :]
             if rest.startswith(("package/", "documents/")) or rest.endswith(".pdf"):
-                digest = self.store.stat(self.bucket, key).get("sha256")
+                digest = known.get(key) or self.store.stat(self.bucket, key).get("sha256")
                 if digest:
                     yield DocumentDigest(key=key, sha256=digest)
 

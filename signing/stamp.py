@@ -110,11 +110,47 @@ def stamp_style(spec: StampSpec) -> TextStampStyle:
     )
 
 
+# Characters every stamp may draw besides its fixed text: the digits and separators
+# of times and document numbers, and Latin capitals of numbers such as "KZ26-0001".
+# Shaped into every stamp so that stamps of one signer use the same glyphs, and
+# the font subset made for one serves all (see _SubsetCache).
+STAMP_REPERTOIRE = "0123456789 .,:;/-+()№ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class _SubsetCache:
+    """Font subsets by (font file, glyph ids), kept for the life of the process.
+
+    fontTools needs ~0.3 s of CPU to subset DejaVu Sans, for every stamp; with
+    the glyph ids kept (CIDToGIDMap /Identity) the subset depends only on the
+    font and the set of glyphs, so it is made once and its bytes reused.
+    """
+
+    def __init__(self, limit: int = 64) -> None:
+        self._data: dict[tuple[str, frozenset[int]], bytes] = {}
+        self._limit = limit
+
+    def get(self, key: tuple[str, frozenset[int]]) -> bytes | None:
+        return self._data.get(key)
+
+    def put(self, key: tuple[str, frozenset[int]], data: bytes) -> None:
+        if len(self._data) >= self._limit:
+            self._data.pop(next(iter(self._data)))
+        self._data[key] = data
+
+
+SUBSETS = _SubsetCache()
+
+
 class EmScaledGlyphAccumulator(GlyphAccumulator):
     """A ``GlyphAccumulator`` whose every metric is in 1000 units per em."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, font_key: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._font_key = font_key
+        self._subset_bytes: bytes | None = None
+        # pyHanko asks the CID font for its file when it writes it; hand it the
+        # subset bytes (cached or just made) instead of re-saving the font.
+        self.cidfont_obj.set_font_file = self._set_font_file  # type: ignore[method-assign]
         self.font_units_per_em: int = self.tt["head"].unitsPerEm
         factor = PDF_GLYPH_UNITS / self.font_units_per_em
         # HarfBuzz then reports advances and offsets in PDF glyph units, which is
@@ -131,12 +167,30 @@ class EmScaledGlyphAccumulator(GlyphAccumulator):
             )
 
     def _extract_subset(self, options: subset.Options | None = None) -> None:
+        key = (self._font_key, frozenset(self._glyphs))
+        cached = SUBSETS.get(key) if self._font_key else None
+        if cached is not None:
+            self._subset_bytes = cached
+            return
         if options is None:
             # pyHanko's defaults, plus FFTM: DejaVu carries FontForge's timestamp
             # table, which fontTools cannot subset and drops with a warning.
             options = subset.Options(layout_closure=False)
             options.drop_tables += ["GPOS", "GDEF", "GSUB", "FFTM"]
         super()._extract_subset(options)
+        buf = BytesIO()
+        self.tt.save(buf)
+        self._subset_bytes = buf.getvalue()
+        if self._font_key:
+            SUBSETS.put(key, self._subset_bytes)
+
+    def _set_font_file(self, writer: BasePdfFileWriter) -> generic.IndirectObject:
+        assert self._subset_bytes is not None, "the subset is made before the font is written"
+        stream = generic.StreamObject(stream_data=self._subset_bytes)
+        stream.compress()  # type: ignore[no-untyped-call]
+        ref: generic.IndirectObject = writer.add_object(stream)
+        self.cidfont_obj._font_descriptor[generic.pdf_name("/FontFile2")] = ref
+        return ref
 
     def _get_cid_and_width(self, glyph_id: int) -> tuple[int, int]:
         cached: tuple[int, int] | None = self._glyphs.get(glyph_id)
@@ -172,7 +226,7 @@ class EmScaledGlyphAccumulatorFactory(GlyphAccumulatorFactory):
         # copy lets the file be closed now (pyHanko's own factory leaks it).
         with open(self.font_file, "rb") as fh:
             handle = BytesIO(fh.read())
-        return EmScaledGlyphAccumulator(
+        engine = EmScaledGlyphAccumulator(
             writer=writer,
             font_handle=handle,
             font_size=self.font_size,
@@ -181,4 +235,7 @@ class EmScaledGlyphAccumulatorFactory(GlyphAccumulatorFactory):
             writing_direction=self.writing_direction,
             bcp47_lang_code=self.bcp47_lang_code,
             obj_stream=obj_stream,
+            font_key=str(Path(self.font_file).resolve()),
         )
+        engine.shape(STAMP_REPERTOIRE)
+        return engine

@@ -14,7 +14,14 @@ import pytest
 from medlicense.errors import ObjectExists
 from medlicense.models import ApplicationRequest, Outcome, PackageVerdict
 from medlicense.processing import IntakeContext
-from medlicense.records import ApplicationFile, Decision, HeadDecision, ReviewDecision
+from medlicense.records import (
+    ApplicationFile,
+    AppState,
+    Decision,
+    HeadDecision,
+    ReviewDecision,
+    StepEvent,
+)
 from medlicense.register import Registry
 from medlicense.settings import Settings
 from storage.client import ObjectStore
@@ -211,3 +218,48 @@ def test_a_record_written_before_decisions_existed_still_reads(registry: Registr
     record = registry.record(app_id)
     assert record is not None and record.decisions == ()
     assert record.history[0].decision is None
+
+
+def test_a_record_refresh_reads_only_what_is_new(
+    ctx: IntakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Events and documents are create-only: a refresh takes the ones the previous
+    record.json holds from it and reads only the new event, however long the history."""
+    from medlicense.licensing import begin_review, record_decision
+
+    start = dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)
+    app = _accepted(ctx, start)
+    begin_review(ctx, app.app_id, start + dt.timedelta(minutes=1))
+    registry = Registry(ctx.store, ctx.settings)
+    for n in range(2, 6):
+        registry.record_event(
+            app.app_id,
+            StepEvent(
+                key=f"note-{n}",
+                step="provider.review",
+                actor="Жақсылықов Б. Т.",
+                at=start + dt.timedelta(minutes=n),
+                state=AppState.IN_REVIEW,
+            ),
+        )
+    read: list[str] = []
+    original = ctx.store.get_bytes
+
+    def counting(bucket: str, key: str) -> bytes:
+        read.append(key)
+        return original(bucket, key)
+
+    monkeypatch.setattr(ctx.store, "get_bytes", counting)
+    decision = ReviewDecision(
+        decision=Decision.APPROVE,
+        actor="Жақсылықов Б. Т.",
+        subtypes=("outpatient_consultative",),
+        places=("Орал қ., Құрманғазы көшесі, 154",),
+    )
+    record_decision(ctx, registry.application(app.app_id), decision, round_no=1, at=start)
+    event_reads = [k for k in read if "/events/" in k]
+    assert event_reads == [f"applications/{app.app_id}/events/review-1.json"]
+    record = registry.record(app.app_id)
+    assert record is not None
+    assert "review-1" in {e.key for e in record.history}
+    assert len(record.history) == 6  # assign, four notes, the decision

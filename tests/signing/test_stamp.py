@@ -171,3 +171,34 @@ def test_stamp_in_a_custom_box(pdf_signer: PdfSigner, dev_pki: PkiPaths, tmp_pat
     path = tmp_path / "custom.pdf"
     path.write_bytes(signed)
     assert "X-7" in pdftotext(path, box)
+
+
+def test_stamps_share_one_font_subset_and_each_reads_exactly(
+    pdf_signer: PdfSigner, pdfa_document: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The font subset is made once per glyph set; later stamps reuse its bytes and still
+    draw their own text with the right widths."""
+    from fontTools import subset
+
+    pdf_signer.sign(pdfa_document, document_number="KZ26-0001", stamp=StampSpec())
+    calls: list[int] = []
+    original = subset.Subsetter.subset
+
+    def counting(self: subset.Subsetter, font: TTFont) -> None:
+        calls.append(1)
+        original(self, font)
+
+    monkeypatch.setattr(subset.Subsetter, "subset", counting)
+    for number in ("KZ26-0002", "KZ26-0913"):
+        signed = pdf_signer.sign(pdfa_document, document_number=number, stamp=StampSpec())
+        path = tmp_path / f"{number}.pdf"
+        path.write_bytes(signed)
+        text = pdftotext(path, SIGNATURE_AREA.box_pt)
+        lines = [line for line in text.splitlines() if line.strip()]
+        assert lines[-1].endswith(f": {number}"), text
+        [font] = _fonts(_widget(signed).raw_get("/AP"))
+        cidfont = font["/DescendantFonts"][0]
+        widths = _widths(cidfont)
+        assert widths == _expected_widths(set(widths))
+        assert "/FontFile2" in cidfont["/FontDescriptor"]
+    assert calls == [], "a later stamp subset the font again"
