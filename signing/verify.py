@@ -120,17 +120,28 @@ class VerificationReport(_Model):
         return self.model_dump(mode="json")
 
 
-def verify_pdf(data: bytes, *, trust_roots: Sequence[Path]) -> VerificationReport:
+def verify_pdf(
+    data: bytes, *, trust_roots: Sequence[Path], analyse_modifications: bool = True
+) -> VerificationReport:
     """Verify every signature in ``data`` against the certificates in ``trust_roots``.
 
     Must not be called from inside a running event loop; use
-    :func:`async_verify_pdf` there.
+    :func:`async_verify_pdf` there.  ``analyse_modifications``: see
+    :func:`async_verify_with_roots`.
     """
-    return asyncio.run(async_verify_pdf(data, trust_roots=trust_roots))
+    return asyncio.run(
+        async_verify_pdf(
+            data, trust_roots=trust_roots, analyse_modifications=analyse_modifications
+        )
+    )
 
 
-async def async_verify_pdf(data: bytes, *, trust_roots: Sequence[Path]) -> VerificationReport:
-    return await async_verify_with_roots(data, load_trust_roots(trust_roots))
+async def async_verify_pdf(
+    data: bytes, *, trust_roots: Sequence[Path], analyse_modifications: bool = True
+) -> VerificationReport:
+    return await async_verify_with_roots(
+        data, load_trust_roots(trust_roots), analyse_modifications=analyse_modifications
+    )
 
 
 async def async_verify_with_roots(
