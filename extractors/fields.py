@@ -28,9 +28,10 @@ This module imports nothing from ``medlicense`` but the error type, because
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -352,6 +353,126 @@ def _clean(value: str | None) -> str | None:
         return None
     value = re.sub(r"\s+", " ", value).strip(" :;,")
     return value or None
+
+
+# ---------------------------------------------------------- names of a nomenclature
+
+_WORD = re.compile(r"[^\W_]+")
+# OCR'd names: the least similarity (difflib ratio of the letters) a leftover needs
+# to count as a name, and by how much it must beat the next-best name of another
+# code.  The most alike names of two subtypes of the editions so far
+# ("Стационарная помощь" / "Стационарозамещающая помощь") score 0.77, so one
+# correctly read name is never taken for the other (a test keeps it so).
+_TOLERANT_RATIO = 0.85
+_TOLERANT_MARGIN = 0.05
+
+
+class NameMatch(BaseModel):
+    """Printed names resolved against a nomenclature (e.g. the subtypes of an edition)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    codes: tuple[str, ...] = ()  # in the order printed, each once
+    unknown: tuple[str, ...] = ()  # printed pieces that are none of the names, as printed
+
+
+def _compact(text: str) -> str:
+    return "".join(normalize(w) for w in _WORD.findall(text))
+
+
+def _closest(compact: str, wanted: Mapping[str, str]) -> str | None:
+    scored = sorted(
+        (
+            (difflib.SequenceMatcher(None, compact, key, autojunk=False).ratio(), code)
+            for key, code in wanted.items()
+        ),
+        reverse=True,
+    )
+    if not scored or scored[0][0] < _TOLERANT_RATIO:
+        return None
+    # Both languages' names of one code may score: only another code is a rival.
+    rival = next((r for r, c in scored[1:] if c != scored[0][1]), 0.0)
+    return scored[0][1] if scored[0][0] - rival >= _TOLERANT_MARGIN else None
+
+
+def _is_marker(words: Sequence[str]) -> bool:
+    """List numbering ("1)", "а.") and stray OCR specks, not an attempt at a name."""
+    return all(len(w) <= 1 or w.isdigit() for w in words)
+
+
+def match_names(text: str, names: Mapping[str, str], *, tolerant: bool = False) -> NameMatch:
+    """The codes of the names (``names``: printed name -> code) that ``text`` lists.
+
+    A list is printed with "; " between names, or one name a line, wrapped
+    anywhere, so matching looks at words, not at separators: a name matches a
+    run of whole words whose letters, with case, look-alike letters (OCR),
+    punctuation and spacing ignored, are the name's; hence "консультативно-
+    диагностическая" split at its hyphen by a line break still matches.  The
+    longest name wins where one starts with another.  Words no name covers are
+    reported as ``unknown`` pieces (cut at ";"), so a name that is not in the
+    nomenclature is never silently dropped.  ``tolerant`` (text read by OCR):
+    a leftover piece within a few misread letters of exactly one code's name
+    counts as that code.
+    """
+    wanted: dict[str, str] = {}
+    for name, code in names.items():
+        key = _compact(name)
+        if key:
+            wanted[key] = code
+    longest = max(map(len, wanted), default=0)
+    # (start, end, folded word, whether a ";" separates it from the word before)
+    words: list[tuple[int, int, str, bool]] = []
+    previous_end = 0
+    for m in _WORD.finditer(text):
+        words.append(
+            (m.start(), m.end(), normalize(m.group()), ";" in text[previous_end : m.start()])
+        )
+        previous_end = m.end()
+    codes: list[str] = []
+    unknown: list[str] = []
+
+    def leftover(first: int, last: int) -> None:
+        # Words first..last-1 are no name; each ";"-separated piece of them is judged alone.
+        pieces: list[list[int]] = []
+        for k in range(first, last):
+            if k == first or words[k][3]:
+                pieces.append([])
+            pieces[-1].append(k)
+        for piece in pieces:
+            folded = [words[k][2] for k in piece]
+            if _is_marker(folded):
+                continue
+            code = _closest("".join(folded), wanted) if tolerant else None
+            if code is not None:
+                codes.append(code)
+            else:
+                unknown.append(_clean(text[words[piece[0]][0] : words[piece[-1]][1]]) or "")
+
+    i = 0
+    run_start: int | None = None
+    while i < len(words):
+        hit: tuple[int, str] | None = None
+        joined = ""
+        for j in range(i, len(words)):
+            joined += words[j][2]
+            if len(joined) > longest:
+                break
+            if joined in wanted:
+                hit = (j, wanted[joined])
+        if hit is None:
+            run_start = i if run_start is None else run_start
+            i += 1
+            continue
+        if run_start is not None:
+            leftover(run_start, i)
+            run_start = None
+        codes.append(hit[1])
+        i = hit[0] + 1
+    if run_start is not None:
+        leftover(run_start, len(words))
+    return NameMatch(
+        codes=tuple(dict.fromkeys(codes)), unknown=tuple(dict.fromkeys(u for u in unknown if u))
+    )
 
 
 # --------------------------------------------------------------- pairs from text

@@ -8,10 +8,13 @@ coded :class:`~medlicense.models.Finding`:
 ``id.*``, ``iin.*``  the applicant's (or payer's, or a staff member's) IIN/BIN fails
 ``bin.*``            :func:`medlicense.rules.identifiers.check_id` (same codes)
 ``id.mismatch``      a document names another IIN/BIN than the application
-``request.mismatch`` request.json disagrees with the application (kind, IIN/BIN, name)
+``request.mismatch`` request.json disagrees with the application (kind, IIN/BIN, name,
+                     subtypes)
 ``fee.underpaid``    less than the fee due on the payment date (rules.fees), shortfall
                      in the message
 ``fee.paid_by_other`` the payer's IIN/BIN is not the applicant's
+``subtype.unknown``   the application names a subtype that is not in the edition's
+                     nomenclature (or that cannot be read as one)
 ``subtype.uncovered`` a requested subtype has no section in any qualification form
 ``document.expired`` a specialist certificate or proxy expired before submission
 ==================  ==============================================================
@@ -25,6 +28,14 @@ differ the application wins for the evaluation (:func:`effective_request`).
 Values read by OCR are trusted less: an OCR-read IIN/BIN that fails its check
 digit is taken for a misread and not compared (a single wrong digit always
 breaks the check digit), rather than accusing the applicant of a mismatch.
+
+The application prints the requested subtypes by name; the names are matched
+to the codes of the edition's nomenclature (:func:`requested_subtypes`, the
+names are rules data), so a package without request.json still says what is
+asked for.  An OCR-read list is matched tolerantly, and where request.json
+lists subtypes too, its codes are kept over an OCR reading and a leftover the
+OCR could not place is not reported: like a misread digit, it is not the
+applicant's.
 """
 
 from __future__ import annotations
@@ -38,11 +49,13 @@ from extractors.fields import (
     ApplicationFields,
     CertificateFields,
     ChangeEvidenceFields,
+    NameMatch,
     PaymentFields,
     PremisesFields,
     ProxyFields,
     QualificationFields,
     SanitaryFields,
+    match_names,
 )
 from medlicense.errors import RulesError
 from medlicense.models import (
@@ -76,15 +89,40 @@ def application_of(
     return None
 
 
+def subtype_names(edition: Edition) -> dict[str, str]:
+    """Every printed name (Kazakh and Russian) of the edition's subtypes -> its code."""
+    names: dict[str, str] = {}
+    for subtype in edition.subtypes:
+        names[subtype.name.kk] = subtype.code
+        names[subtype.name.ru] = subtype.code
+    return names
+
+
+def requested_subtypes(doc: DocumentInfo, app: ApplicationFields, edition: Edition) -> NameMatch:
+    """The subtype codes the application asks for, and the names that are none of them."""
+    return match_names("; ".join(app.subtypes), subtype_names(edition), tolerant=doc.ocr_pages > 0)
+
+
+def _application_wins(doc: DocumentInfo, read: NameMatch) -> bool:
+    """Whether the application's subtypes are read well enough to override request.json's."""
+    return bool(read.codes) and not read.unknown and not doc.ocr_pages
+
+
 def effective_request(
-    request: ApplicationRequest | None, documents: Sequence[DocumentInfo]
+    request: ApplicationRequest | None,
+    documents: Sequence[DocumentInfo],
+    edition: Edition | None = None,
 ) -> ApplicationRequest:
-    """The request to evaluate: request.json, corrected by what the application says."""
+    """The request to evaluate: request.json, corrected by what the application says.
+
+    The subtypes need ``edition`` (its nomenclature turns the printed names into
+    codes); without it they stay request.json's.
+    """
     base = request or ApplicationRequest()
     found = application_of(documents)
     if found is None:
         return base
-    app = found[1]
+    app_doc, app = found
     updates: dict[str, object] = {}
     if app.request_kind is not None:
         updates["kind"] = RequestKind(app.request_kind)
@@ -96,6 +134,12 @@ def effective_request(
         updates["applicant_name"] = app.applicant_name
     if app.places and not base.places:
         updates["places"] = app.places
+    if edition is not None and app.subtypes:
+        read = requested_subtypes(app_doc, app, edition)
+        # The signed application says what is asked for; a partial or OCR'd reading
+        # only fills in what request.json does not say.
+        if read.codes and (not base.subtypes or _application_wins(app_doc, read)):
+            updates["subtypes"] = read.codes
     if app.license_number and not base.license_number:
         updates["license_number"] = app.license_number
     if app.reissue_ground_code:
@@ -170,8 +214,10 @@ def crosscheck(
                 )
             )
 
+    read = requested_subtypes(app_doc, app, edition) if app and app_doc else NameMatch()
+
     # --- request.json against the application
-    if request is not None and app is not None:
+    if request is not None and app is not None and app_doc is not None:
         differences: list[str] = []
         if app.request_kind and app.request_kind != request.kind.value:
             differences.append(f"kind {request.kind.value} vs {app.request_kind}")
@@ -183,6 +229,14 @@ def crosscheck(
             and _name_key(app.applicant_name) != _name_key(request.applicant_name)
         ):
             differences.append(f"name {request.applicant_name!r} vs {app.applicant_name!r}")
+        if (
+            request.subtypes
+            and _application_wins(app_doc, read)
+            and set(request.subtypes) != set(read.codes)
+        ):
+            differences.append(
+                f"subtypes {', '.join(sorted(request.subtypes))} vs {', '.join(sorted(read.codes))}"
+            )
         if differences:
             findings.append(
                 _finding(
@@ -194,19 +248,44 @@ def crosscheck(
 
     findings += _fee_findings(documents, edition, kind, applicant_id)
 
-    # --- every requested subtype has its qualification section
-    forms = [d.fields for d in documents if isinstance(d.fields, QualificationFields)]
-    covered = {_name_key(s) for f in forms for s in f.subtypes}
-    if app and app.subtypes and covered:
-        for subtype in app.subtypes:
-            if _name_key(subtype) not in covered:
-                findings.append(
-                    _finding(
-                        "subtype.uncovered",
-                        f"no qualification form covers the requested subtype {subtype!r}",
-                        "qualification_form",
-                    )
+    # --- every subtype the application names is the edition's
+    if app_doc is not None and not (app_doc.ocr_pages and request and request.subtypes):
+        for name in read.unknown:
+            findings.append(
+                _finding(
+                    "subtype.unknown",
+                    f"the application asks for {name!r}, which is no subtype of "
+                    f"edition {edition.id}" + (" (read by OCR)" if app_doc.ocr_pages else ""),
+                    _where(app_doc),
                 )
+            )
+
+    # --- every requested subtype has its qualification section
+    forms = [(d, d.fields) for d in documents if isinstance(d.fields, QualificationFields)]
+    names = subtype_names(edition)
+    covered_names = {_name_key(s) for _, f in forms for s in f.subtypes}
+    covered_codes = {
+        code
+        for d, f in forms
+        for code in match_names("; ".join(f.subtypes), names, tolerant=d.ocr_pages > 0).codes
+    }
+    if app and app.subtypes and covered_names:
+        # By code, so a form in the other language than the application still covers
+        # it; a name that is no code's is compared as printed.
+        printed = {
+            s.code: s.name.kk if app_doc and app_doc.language == "kk" else s.name.ru
+            for s in edition.subtypes
+        }
+        uncovered = [printed[c] for c in read.codes if c not in covered_codes]
+        uncovered += [n for n in read.unknown if _name_key(n) not in covered_names]
+        for subtype in uncovered:
+            findings.append(
+                _finding(
+                    "subtype.uncovered",
+                    f"no qualification form covers the requested subtype {subtype!r}",
+                    "qualification_form",
+                )
+            )
 
     # --- expired documents
     for doc in documents:

@@ -8,7 +8,9 @@ they were needed, missing documents.
 
 Each file is read under a time limit (:mod:`extractors.reader`); the fields
 read from the documents are then cross-checked (:mod:`medlicense.crosscheck`)
-and the application corrects request.json for the completeness evaluation.
+and the application corrects request.json for the completeness evaluation (or
+stands in for it when there is none: the subtypes it names are mapped to the
+codes of the edition in force).
 """
 
 from __future__ import annotations
@@ -120,9 +122,11 @@ def judge(
             request=request,
         )
     # The application, when readable, says what is asked for; request.json fills the rest.
-    effective = effective_request(opened.request, documents)
-    moment = effective.submitted_at or received_at or dt.datetime.now(dt.UTC)
+    # Its date picks the edition, whose nomenclature then turns subtype names into codes.
+    dated = effective_request(opened.request, documents)
+    moment = dated.submitted_at or received_at or dt.datetime.now(dt.UTC)
     edition = rulebook.edition_for(moment)
+    effective = effective_request(opened.request, documents, edition)
     found = [d.kind for d in documents if d.kind is not None]
     verdict = evaluate(edition, effective, found)
     checks = crosscheck(opened.request, documents, edition, on=moment.date())

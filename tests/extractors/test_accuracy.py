@@ -32,6 +32,7 @@ class Checked(BaseModel):
     missing: list[str]
     reason: str | None
     findings: list[str]
+    subtypes: tuple[str, ...]  # codes of the request the verdict was reached for
     documents: list[tuple[str, str | None, tuple[int, int]]]  # file, kind, pages
 
 
@@ -43,6 +44,7 @@ def _check(path: Path) -> Checked:
         missing=[m.code for m in verdict.missing],
         reason=verdict.reason,
         findings=[f.code for f in verdict.findings],
+        subtypes=verdict.request.subtypes,
         documents=[
             (d.file, d.kind, d.page_range or (1, d.pages)) for d in verdict.documents if d.pages
         ],
@@ -77,6 +79,9 @@ def test_every_verdict_matches_the_truth(checked: tuple[Truth, dict[str, Checked
             wrong.append(f"{name}: reason {got.reason}, expected {t.reason}")
         if found != _expected_findings(t):
             wrong.append(f"{name}: findings {sorted(found)}, expected {sorted(t.findings)}")
+        # With or without request.json, what is asked for comes out as the edition's codes.
+        if got.outcome != "rejected" and got.subtypes != t.request.subtypes:
+            wrong.append(f"{name}: subtypes {got.subtypes}, expected {t.request.subtypes}")
     assert not wrong, f"{len(wrong)} differences:\n" + "\n".join(wrong)
 
 
