@@ -22,8 +22,6 @@ from medlicense.models import Outcome
 from medlicense.processing import (
     IntakeContext,
     application_id,
-    claim_package,
-    process_package,
 )
 from medlicense.settings import Settings
 from storage.client import ObjectStore
@@ -144,42 +142,37 @@ def _issued_documents(settings: Settings, app_ids: list[str]) -> int:
 # --- the plain loop ----------------------------------------------------------------------------
 
 
-def _loop_job(key: str) -> tuple[str, str | None]:
-    """In a worker: the package, then its auto review, as plain calls."""
-    from medlicense.autoreview import auto_review
-    from medlicense.workers import worker_context
-
-    ctx = worker_context()
-    if not claim_package(ctx.store, ctx.settings, key, "bench-loop"):
-        return "skipped", None
-    result = process_package(ctx, key)
-    outcome = result.outcome.value if result.outcome else "failed"
-    if result.outcome is not Outcome.ACCEPTED:
-        return outcome, None
-    done = auto_review(ctx, application_id(key), dt.datetime.now(dt.UTC))
-    return outcome, "COMPLETED" if done is not None else "PAUSED"
-
-
 def run_loop(settings: Settings, keys: list[str], workers: int) -> RunResult:
-    """The same stage functions on a plain pool of the same warm workers, no Prefect."""
-    from medlicense.workers import WorkerPool
+    """The same jobs on a plain pool of the same warm workers, without Prefect: each job
+    is the intake task's own (:func:`medlicense.workers._package_job`)."""
+    from medlicense.workers import WorkerPool, _package_job
 
     pool = WorkerPool(settings, workers)
     try:
         pool.warm_up()
         t0 = time.perf_counter()
-        done = [f.result() for f in [pool.submit(_loop_job, k) for k in keys]]
+        done = [f.result() for f in [pool.submit(_package_job, k, "bench-loop") for k in keys]]
         t1 = time.perf_counter()
     finally:
         pool.close()
-    reviews = Counter(state for _, state in done if state)
-    accepted = [application_id(k) for k, (o, _) in zip(keys, done, strict=True) if o == "accepted"]
+    outcomes: Counter[str] = Counter()
+    reviews: Counter[str] = Counter()
+    accepted = []
+    for key, job in zip(keys, done, strict=True):
+        if job is None:
+            outcomes["skipped"] += 1
+            continue
+        receipt = job.receipt
+        outcomes[receipt.outcome.value if receipt.outcome else "failed"] += 1
+        if receipt.outcome is Outcome.ACCEPTED:
+            accepted.append(application_id(key))
+            reviews["COMPLETED" if job.decided is not None else "PAUSED"] += 1
     return RunResult(
         packages=len(keys),
         seconds=t1 - t0,
         intake_seconds=t1 - t0,
         review_seconds=0.0,
-        outcomes=dict(Counter(o for o, _ in done)),
+        outcomes=dict(outcomes),
         reviews=dict(reviews),
         issued_documents=_issued_documents(settings, accepted),
     )
@@ -227,8 +220,13 @@ def single_latency(
             )
             receipt = next(iter(done.receipt_keys), None)
             stored = receipt is not None and store.exists(settings.bucket_artifacts, receipt)
-        executed = len(runner.executed)
-    return {"seconds": total, "receipt_stored": stored, "key": key, "runs_executed": executed}
+    # Leaving the block waited for the run to end (its table, its review hand-over).
+    return {
+        "seconds": total,
+        "receipt_stored": stored,
+        "key": key,
+        "runs_executed": len(runner.executed),
+    }
 
 
 def warm_latency(ctx: IntakeContext, name: str, data: bytes, stamp: str) -> dict[str, float]:

@@ -39,10 +39,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from medlicense.errors import MedLicenseError
 from medlicense.models import Outcome, ReceiptResult
 from medlicense.processing import application_id, list_new_packages
-from medlicense.records import ServiceResult
 from medlicense.register import Registry
 from medlicense.settings import Settings, get_settings
-from medlicense.workers import shared_pool
+from medlicense.workers import PackageOutcome, shared_pool
 from storage.client import ObjectStore
 
 from .context import RETRY_DELAYS, REVIEW_FLOW, retry_transient
@@ -72,21 +71,11 @@ def _package_run_name() -> str:
     retry_delay_seconds=RETRY_DELAYS,
     retry_condition_fn=retry_transient,
 )
-def process_package_task(key: str, owner: str) -> ReceiptResult | None:
+def process_package_task(key: str, owner: str) -> PackageOutcome | None:
+    # One task run per package, the auto decision included: each task run costs the
+    # Prefect server work, and the decision needs nothing the package's worker lacks.
     # None: another intake run has claimed the package.
-    return shared_pool(get_settings()).process_package(key, owner)
-
-
-@task(
-    name="auto-review",
-    task_run_name="auto review {app_id}",
-    retries=3,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_transient,
-)
-def auto_review_task(app_id: str) -> ServiceResult | None:
-    # None: a person decides; the application stays queued for its review run.
-    return shared_pool(get_settings()).auto_review(app_id)
+    return shared_pool(get_settings()).handle_package(key, owner)
 
 
 def reviews_to_start(
@@ -198,29 +187,31 @@ def _batch_name() -> str:
     return f"intake {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}Z"
 
 
-def _collect(key: str, future: PrefectFuture[ReceiptResult | None]) -> ReceiptResult | None:
+def _collect(key: str, future: PrefectFuture[PackageOutcome | None]) -> PackageOutcome | None:
     logger = get_run_logger()
     try:
         result = future.result()
     except MedLicenseError as exc:
         # The task run stays Failed in the UI with this code; the batch goes on.
         logger.error("package %s failed: %s", key, exc)
-        return ReceiptResult(package=key, error=exc.code)
+        return PackageOutcome(receipt=ReceiptResult(package=key, error=exc.code))
     except Exception as exc:
         logger.error("package %s failed unexpectedly: %r", key, exc)
-        return ReceiptResult(package=key, error="internal.unexpected")
+        return PackageOutcome(receipt=ReceiptResult(package=key, error="internal.unexpected"))
     if result is None:
         logger.info("package %s is being processed by another intake run", key)
+    elif result.auto_review_error:
+        # Not lost: the application is still queued, and its review run takes it over.
+        logger.error(
+            "auto review of %s failed (%s); a review run takes it",
+            result.receipt.app_id,
+            result.auto_review_error,
+        )
     return result
 
 
-def _auto_decided(app_id: str, future: PrefectFuture[ServiceResult | None]) -> bool:
-    try:
-        return future.result() is not None
-    except Exception as exc:
-        # Not lost: the application is still queued, and its review run takes it over.
-        get_run_logger().error("auto review of %s failed: %r; a review run takes it", app_id, exc)
-        return False
+# Progress updates are API calls; a few dozen per batch show it moving.
+PROGRESS_STEPS = 25
 
 
 # Task runs are threads that wait on the warm worker pool; a few more threads than
@@ -250,25 +241,23 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
     )
     auto = settings.review_policy == "auto" and not settings.head_confirmation
     by_key: dict[str, ReceiptResult] = {}
-    reviews: dict[str, PrefectFuture[ServiceResult | None]] = {}
-    # In completion order: an accepted application goes on to its auto review at
-    # once, while other packages are still being read.
+    undecided: list[str] = []
+    decided = 0
+    step = max(1, len(keys) // PROGRESS_STEPS)
     for done, future in enumerate(as_completed(futures), start=1):
         key = key_of[future.task_run_id]
-        result = _collect(key, future)
-        if result is not None:
-            by_key[key] = result
-            if auto and result.outcome is Outcome.ACCEPTED and result.app_id:
-                reviews[result.app_id] = auto_review_task.submit(result.app_id)
-        _report_progress(progress, done, len(keys))
-    undecided = [app_id for app_id, f in reviews.items() if not _auto_decided(app_id, f)]
-    decided = len(reviews) - len(undecided)
+        outcome = _collect(key, future)
+        if outcome is not None:
+            receipt = outcome.receipt
+            by_key[key] = receipt
+            if outcome.decided is not None:
+                decided += 1
+            elif receipt.outcome is Outcome.ACCEPTED and receipt.app_id:
+                undecided.append(receipt.app_id)
+        if done % step == 0:
+            _report_progress(progress, done, len(keys))
     if auto:
         logger.info("%d application(s) decided by the auto policy", decided)
-    else:
-        undecided = [
-            r.app_id for r in by_key.values() if r.outcome is Outcome.ACCEPTED and r.app_id
-        ]
     started = start_reviews(undecided)
     logger.info("%d review run(s) started", len(started))
     results = [by_key[k] for k in keys if k in by_key]

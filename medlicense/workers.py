@@ -29,9 +29,17 @@ from contextlib import ExitStack
 from multiprocessing import get_context
 from typing import Any, TypeVar
 
+from pydantic import BaseModel, ConfigDict
+
 from medlicense.errors import MedLicenseError
-from medlicense.models import ReceiptResult
-from medlicense.processing import IntakeContext, claim_package, intake_context, process_package
+from medlicense.models import Outcome, ReceiptResult
+from medlicense.processing import (
+    IntakeContext,
+    application_id,
+    claim_package,
+    intake_context,
+    process_package,
+)
 from medlicense.records import ServiceResult
 from medlicense.settings import Settings
 
@@ -77,17 +85,33 @@ def worker_context() -> IntakeContext:
     return _ctx
 
 
-def _process_job(key: str, owner: str) -> ReceiptResult | None:
+class PackageOutcome(BaseModel):
+    """What the worker did with one package: its receipt and, under the ``auto``
+    policy, the decision made on the spot (None: a person decides)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    receipt: ReceiptResult
+    decided: ServiceResult | None = None
+    # The auto review failed (storage down, say): the application stays queued and
+    # its review run takes it over, so the receipt stands.
+    auto_review_error: str | None = None
+
+
+def _package_job(key: str, owner: str) -> PackageOutcome | None:
+    from medlicense.autoreview import auto_review, can_auto_review
+
     ctx = worker_context()
     if not claim_package(ctx.store, ctx.settings, key, owner):
         return None  # another intake run is on it
-    return process_package(ctx, key)
-
-
-def _auto_review_job(app_id: str) -> ServiceResult | None:
-    from medlicense.autoreview import auto_review
-
-    return auto_review(worker_context(), app_id, dt.datetime.now(dt.UTC))
+    receipt = process_package(ctx, key)
+    if receipt.outcome is not Outcome.ACCEPTED or not can_auto_review(ctx):
+        return PackageOutcome(receipt=receipt)
+    try:
+        decided = auto_review(ctx, application_id(key), dt.datetime.now(dt.UTC))
+    except MedLicenseError as exc:
+        return PackageOutcome(receipt=receipt, auto_review_error=exc.code)
+    return PackageOutcome(receipt=receipt, decided=decided)
 
 
 def _warm_job() -> int:
@@ -127,11 +151,9 @@ class WorkerPool:
         """Wait until every worker has built its context; returns the worker pids."""
         return sorted({self._result(f) for f in self._started})
 
-    def process_package(self, key: str, owner: str) -> ReceiptResult | None:
-        return self._result(self._pool.submit(_process_job, key, owner))
-
-    def auto_review(self, app_id: str) -> ServiceResult | None:
-        return self._result(self._pool.submit(_auto_review_job, app_id))
+    def handle_package(self, key: str, owner: str) -> PackageOutcome | None:
+        """Receipt, and the auto decision where the policy allows; None: claimed elsewhere."""
+        return self._result(self._pool.submit(_package_job, key, owner))
 
     def submit(self, fn: Any, *args: Any) -> Future[Any]:
         return self._pool.submit(fn, *args)

@@ -37,6 +37,8 @@ def package(
     """
     from medlicense.samples import PackageSpec, build_package
 
+    subtypes = request.get("subtypes", list(EDITION_SUBTYPES))
+    known = set(EDITION_SUBTYPES)
     data = build_package(
         PackageSpec(
             kind=kind,
@@ -44,6 +46,11 @@ def package(
             language="ru",
             seed=seed,
             omit=omit,
+            # The application form lists what request.json asks for, as the portal's
+            # own forms do; an unknown code stays in request.json only.
+            subtypes=tuple(subtypes)
+            if kind is RequestKind.ISSUE and set(subtypes) <= known
+            else None,
         )
     )
     if kind is RequestKind.ISSUE:
