@@ -26,6 +26,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import threading
+import weakref
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -96,8 +98,25 @@ def license_prefix(number: str) -> str:
     return f"licenses/{number.replace('/', '_')}/"
 
 
+_logs: weakref.WeakKeyDictionary[ObjectStore, dict[str, EventLog]] = weakref.WeakKeyDictionary()
+_logs_lock = threading.Lock()
+
+
 def event_log(store: ObjectStore, settings: Settings) -> EventLog:
-    return EventLog(store, settings.bucket_published)
+    """The log of ``store``'s published bucket, one per store for the life of the store.
+
+    An ``EventLog`` remembers the last number it saw and lists only what came
+    after it; a fresh one per event would list the whole log every time, which
+    grows with every package ever processed.
+    """
+    with _logs_lock:
+        per_bucket = _logs.setdefault(store, {})
+        log = per_bucket.get(settings.bucket_published)
+        if log is None:
+            log = per_bucket[settings.bucket_published] = EventLog(
+                store, settings.bucket_published
+            )
+        return log
 
 
 def emit(

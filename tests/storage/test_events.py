@@ -55,3 +55,24 @@ def test_concurrent_writers_never_share_a_sequence_number(
     listed = list(log.since(0))
     assert [e.seq for e in listed] == list(range(1, 25))
     assert len({e.application_id for e in listed}) == 24
+
+
+def test_emitting_reads_only_the_tail_of_a_long_log(
+    s3_server: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The log grows with every package ever processed; an event must not list it all."""
+    from medlicense.publish import emit
+
+    store = ObjectStore.from_settings(s3_server)
+    first = emit(store, s3_server, EventType.APPLICATION_RECEIVED, f"app-{uuid.uuid4().hex[:16]}")
+    listed: list[str | None] = []
+    original = store.list_keys
+
+    def spy(bucket: str, prefix: str, **kwargs: str | None) -> object:
+        listed.append(kwargs.get("start_after"))
+        return original(bucket, prefix, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store, "list_keys", spy)
+    second = emit(store, s3_server, EventType.APPLICATION_RECEIVED, f"app-{uuid.uuid4().hex[:16]}")
+    assert second.seq > first.seq
+    assert listed and None not in listed, "the whole log was listed again"
