@@ -93,6 +93,7 @@ def test_accepted_applications_wait_in_the_ui_with_a_described_form(
     first_batch: dict[str, str], registry
 ) -> None:  # type: ignore[no-untyped-def]
     from prefect import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
     from prefect.input.run_input import keyset_from_paused_state
 
     from flows.review import waiting_reviews
@@ -100,9 +101,18 @@ def test_accepted_applications_wait_in_the_ui_with_a_described_form(
     for name in ("approve.zip", "refuse.zip"):
         run = wait_for_state(first_batch[name], {"PAUSED"})
         assert run.state.state_details.pause_key == "review-1"
+        keys = keyset_from_paused_state(run.state)
+        # Prefect moves the run to Suspended first and saves the form's schema and
+        # description right after; the UI shows the form once they are there.
+        description = None
+        deadline = time.monotonic() + 30
         with get_client(sync_client=True) as client:
-            keys = keyset_from_paused_state(run.state)
-            description = client.read_flow_run_input(run.id, keys["description"])
+            while description is None and time.monotonic() < deadline:
+                try:
+                    description = client.read_flow_run_input(run.id, keys["description"])
+                except PrefectHTTPStatusError:
+                    time.sleep(0.5)
+        assert description is not None, "the form's description never appeared"
         assert "### Documents" in description and "### Automated checks" in description
         assert "### Fee" in description and "review due by" in description
         assert "X-Amz-Signature" in description  # presigned links to the documents
