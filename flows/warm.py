@@ -147,7 +147,8 @@ class WarmRunner:
     def stop(self, timeout: float = 600.0) -> None:
         """Take no new runs; let the runs in progress finish."""
         self._stop.set()
-        self._thread.join(timeout)
+        if self._thread.is_alive():
+            self._thread.join(timeout)
         self._pool.shutdown(wait=True)
 
     def __enter__(self) -> WarmRunner:

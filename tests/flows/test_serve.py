@@ -104,3 +104,10 @@ def test_an_intake_run_is_served_and_its_review_waits_for_a_person(
     # The manual policy: the accepted application's review run, taken by the same
     # serving process, waits for the executor's form.
     wait_for_state(app_id, {"PAUSED"}, timeout=120)
+    # A second batch on the same serving process (its workers are warm by now).
+    [second] = upload(s3_server, "serve-2", {"t.zip": package(501, places=[PLACE])}).values()
+    run_deployment(f"intake-batch/{intake_deployment_name(s3_server)}", timeout=0)
+    deadline = time.monotonic() + 60
+    while not store.exists(s3_server.bucket_artifacts, processed_key(second)):
+        assert time.monotonic() < deadline, "the second served intake run produced no receipt"
+        time.sleep(0.5)
