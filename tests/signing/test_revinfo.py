@@ -150,8 +150,11 @@ def test_good_answer_is_kept_for_the_window_only(dev_pki: PkiPaths) -> None:
 
 def test_answer_about_to_lapse_is_not_kept(dev_pki: PkiPaths) -> None:
     cache = RevocationCache(300)
+    # The cache reads the real clock: measure from now, not from when the module was
+    # imported (a long suite runs this minutes later).
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     # Issued so long ago that its nextUpdate is closer than the required margin.
-    lapsing = NOW - OCSP_VALIDITY + MIN_REMAINING_VALIDITY - dt.timedelta(seconds=5)
+    lapsing = now - OCSP_VALIDITY + MIN_REMAINING_VALIDITY - dt.timedelta(seconds=5)
     cache.put_ocsp("signer", _answer(dev_pki, now=lapsing))
     assert cache.get_ocsp("signer") is None
     comfortable = lapsing + dt.timedelta(minutes=5)
