@@ -23,10 +23,13 @@ import datetime as dt
 import logging
 import threading
 import uuid
+from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from prefect import Flow, get_client
+from prefect.client.orchestration import SyncPrefectClient
 from prefect.client.schemas.filters import (
     DeploymentFilter,
     DeploymentFilterId,
@@ -67,9 +70,35 @@ class WarmRunner:
         self._running: dict[uuid.UUID, Future[None]] = {}
         self._lock = threading.Lock()
         self.executed: list[uuid.UUID] = []
+        self._client: SyncPrefectClient | None = None
+        self._client_lock = threading.Lock()
+
+    @contextmanager
+    def _api(self) -> Iterator[SyncPrefectClient]:
+        """One client for every poll: opening one builds an SSL context and a
+        connection pool, which once a second was a steady few percent of a core."""
+        with self._client_lock:
+            if self._client is None:
+                self._client = get_client(sync_client=True).__enter__()
+            client = self._client
+            try:
+                yield client
+            except Exception:
+                # A broken connection must not stick: the next call opens a new client.
+                self._client = None
+                with suppress(Exception):
+                    client.__exit__(None, None, None)
+                raise
+
+    def _close_client(self) -> None:
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            with suppress(Exception):
+                client.__exit__(None, None, None)
 
     def due_runs(self) -> list[FlowRun]:
-        with get_client(sync_client=True) as client:
+        with self._api() as client:
             return client.read_flow_runs(
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=list(self.flows))),
                 flow_run_filter=FlowRunFilter(
@@ -85,7 +114,7 @@ class WarmRunner:
             )
 
     def _take(self, run: FlowRun) -> bool:
-        with get_client(sync_client=True) as client:
+        with self._api() as client:
             answer: Any = client.set_flow_run_state(run.id, Pending())
         return str(answer.status.value).upper() == "ACCEPT"
 
@@ -150,6 +179,7 @@ class WarmRunner:
         if self._thread.is_alive():
             self._thread.join(timeout)
         self._pool.shutdown(wait=True)
+        self._close_client()
 
     def __enter__(self) -> WarmRunner:
         return self.start()
