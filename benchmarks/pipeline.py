@@ -95,23 +95,41 @@ def _count_final_reviews(expected: int, timeout: float) -> dict[str, int]:
     return dict(counts)
 
 
-def run_pipeline(settings: Settings, keys: list[str], *, review_timeout: float) -> RunResult:
-    """The intake flow once on the uploaded ``keys``, then wait for every review run.
+def run_pipeline(
+    settings: Settings, keys: list[str], *, deployment: str, review_timeout: float
+) -> RunResult:
+    """One run of the intake deployment over the uploaded ``keys``, executed by the
+    serving process (:class:`benchmarks.service.ServeProcess`), then wait for every
+    review run it started.
 
     Under the ``auto`` policy the batch decides and issues what needs no person
     itself; review runs are started (and waited for, until they pause for a
-    person) only for the rest.  The worker pool is warm, as under ``serve``.
+    person) only for the rest.
     """
-    from flows.intake import intake_batch
-    from medlicense.register import Registry
-    from medlicense.workers import shared_pool
+    from prefect.deployments import run_deployment
 
-    shared_pool(settings).warm_up()
+    from medlicense.models import ReceiptResult
+    from medlicense.processing import processed_key
+    from medlicense.register import Registry
+
+    store = ObjectStore.from_settings(settings)
     t0 = time.perf_counter()
-    results = intake_batch()
+    run = run_deployment(deployment, timeout=None)
     t1 = time.perf_counter()
+    state = getattr(run, "state", None)
+    results: list[ReceiptResult] = []
+    for key in keys:
+        marker = processed_key(application_id(key))
+        if store.exists(settings.bucket_artifacts, marker):
+            results.append(
+                ReceiptResult.model_validate_json(
+                    store.get_bytes(settings.bucket_artifacts, marker)
+                )
+            )
+        else:
+            results.append(ReceiptResult(package=key, error="bench.not_processed"))
     accepted = [r for r in results if r.outcome is Outcome.ACCEPTED]
-    registry = Registry(ObjectStore.from_settings(settings), settings)
+    registry = Registry(store, settings)
     undecided = [r for r in accepted if registry.result(application_id(r.package)) is None]
     reviews = _count_final_reviews(len(undecided), review_timeout) if undecided else {}
     t2 = time.perf_counter()
@@ -123,7 +141,8 @@ def run_pipeline(settings: Settings, keys: list[str], *, review_timeout: float) 
         outcomes=dict(Counter(r.outcome.value if r.outcome else "failed" for r in results)),
         reviews={"decided in the batch": len(accepted) - len(undecided), **reviews},
         issued_documents=_issued_documents(settings, [application_id(r.package) for r in accepted]),
-        errors=sum(1 for r in results if r.error),
+        errors=sum(1 for r in results if r.error)
+        + (0 if state is not None and state.is_completed() else 1),
     )
 
 
@@ -179,54 +198,50 @@ def run_loop(settings: Settings, keys: list[str], workers: int) -> RunResult:
 
 
 def single_latency(
-    settings: Settings, store: ObjectStore, name: str, data: bytes, stamp: str
+    settings: Settings, store: ObjectStore, name: str, data: bytes, stamp: str, *, deployment: str
 ) -> dict[str, Any]:
     """Upload one package to an idle system and wait until its signed receipt is stored.
 
-    The production path: the intake deployment, a run of it requested right
-    after the upload, executed by ``serve``'s warm runner (polling every 0.5 s).
+    The production path: a run of the intake deployment requested right after
+    the upload, picked up by the serving process's warm runner (it polls every
+    second) and executed on its warm workers.
     """
     from prefect.deployments import run_deployment
 
-    from flows.deploy import deployments
-    from flows.intake import intake_batch
-    from flows.warm import WarmRunner
+    from medlicense.models import ReceiptResult
     from medlicense.processing import processed_key
 
-    deployment_id: Any = deployments(settings)[0].apply()
-    with WarmRunner(settings, {deployment_id: intake_batch}, poll_seconds=0.5) as runner:
-        # Let the runner warm its workers, as a serving process has long done.
-        from medlicense.workers import shared_pool
+    t0 = time.perf_counter()
+    [key] = upload(store, settings, f"latency-{stamp}", [(name, data)])
+    run: Any = run_deployment(deployment, timeout=0)
+    marker = processed_key(application_id(key))
+    deadline = time.monotonic() + 120
+    while not store.exists(settings.bucket_artifacts, marker):
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    total = time.perf_counter() - t0
+    stored = store.exists(settings.bucket_artifacts, marker)
+    receipt = None
+    if stored:
+        done = ReceiptResult.model_validate_json(store.get_bytes(settings.bucket_artifacts, marker))
+        receipt = next(iter(done.receipt_keys), None)
+        stored = receipt is not None and store.exists(settings.bucket_artifacts, receipt)
+    # Let the run finish (its table, its review hand-over) before the next scenario.
+    _wait_for_run(run.id, 120)
+    return {"seconds": total, "receipt_stored": stored, "key": key}
 
-        shared_pool(settings).warm_up()
-        time.sleep(1.0)
-        t0 = time.perf_counter()
-        [key] = upload(store, settings, f"latency-{stamp}", [(name, data)])
-        run_deployment(deployment_id, timeout=0)
-        marker = processed_key(application_id(key))
-        deadline = time.monotonic() + 120
-        while not store.exists(settings.bucket_artifacts, marker):
-            if time.monotonic() > deadline:
-                break
-            time.sleep(0.05)
-        total = time.perf_counter() - t0
-        stored = store.exists(settings.bucket_artifacts, marker)
-        receipt = None
-        if stored:
-            from medlicense.models import ReceiptResult
 
-            done = ReceiptResult.model_validate_json(
-                store.get_bytes(settings.bucket_artifacts, marker)
-            )
-            receipt = next(iter(done.receipt_keys), None)
-            stored = receipt is not None and store.exists(settings.bucket_artifacts, receipt)
-    # Leaving the block waited for the run to end (its table, its review hand-over).
-    return {
-        "seconds": total,
-        "receipt_stored": stored,
-        "key": key,
-        "runs_executed": len(runner.executed),
-    }
+def _wait_for_run(run_id: Any, timeout: float) -> None:
+    from prefect import get_client
+
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            run = client.read_flow_run(run_id)
+            if run.state is not None and run.state.is_final():
+                return
+            time.sleep(0.25)
 
 
 def warm_latency(ctx: IntakeContext, name: str, data: bytes, stamp: str) -> dict[str, float]:

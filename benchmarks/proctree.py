@@ -76,6 +76,8 @@ def role(pid: int, root: int) -> str:
         cmd = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return "other"
+    if "medlicense.cli serve" in cmd or "medlicense serve" in cmd:
+        return "serving process"
     if "weed" in cmd:
         return "seaweedfs"
     if "prefect" in cmd and "server" in cmd:
@@ -96,25 +98,41 @@ class TreeSample:
     by_role: dict[str, int]
     processes: int
     pss: int
+    pss_by_role: dict[str, int] = field(default_factory=dict)
 
 
 def sample_tree(
-    root: int | None = None, *, with_pss: bool = True, roles: dict[int, str] | None = None
+    root: int | None = None,
+    *,
+    with_pss: bool = True,
+    roles: dict[int, str] | None = None,
+    exclude: frozenset[str] = frozenset(),
 ) -> TreeSample:
-    """One sample of the tree; ``roles`` caches each pid's role between samples."""
+    """One sample of the tree; ``roles`` caches each pid's role between samples.
+
+    Processes whose role is in ``exclude`` are listed by role but left out of
+    the totals (the benchmark's own driver process is not the system under test).
+    """
     root = root or os.getpid()
     roles = {} if roles is None else roles
     by_role: dict[str, int] = defaultdict(int)
+    pss_by_role: dict[str, int] = defaultdict(int)
     pids = tree_pids(root)
-    pss = 0
     for pid in pids:
-        if pid not in roles:
-            roles[pid] = role(pid, root)
-        by_role[roles[pid]] += rss_bytes(pid)
+        name = roles.get(pid) or role(pid, root)
+        # A child caught between fork and exec still shows its parent's command
+        # line; only a recognised role is remembered.
+        if name != "other":
+            roles[pid] = name
+        by_role[name] += rss_bytes(pid)
         if with_pss:
-            pss += pss_bytes(pid)
+            pss_by_role[name] += pss_bytes(pid)
     return TreeSample(
-        total=sum(by_role.values()), by_role=dict(by_role), processes=len(pids), pss=pss
+        total=sum(v for k, v in by_role.items() if k not in exclude),
+        by_role=dict(by_role),
+        processes=len(pids),
+        pss=sum(v for k, v in pss_by_role.items() if k not in exclude),
+        pss_by_role=dict(pss_by_role),
     )
 
 
@@ -129,6 +147,8 @@ class PeakRss:
     # where the PSS peak is, and every ``pss_every`` samples in case it is not.
     interval: float = 0.5
     pss_every: int = 10
+    # Roles sampled and listed but not counted in the totals.
+    exclude: frozenset[str] = frozenset()
     root: int = field(default_factory=os.getpid)
     peak: int = 0
     peak_by_role: dict[str, int] = field(default_factory=dict)
@@ -145,9 +165,9 @@ class PeakRss:
 
     def _take(self, *, force_pss: bool = False) -> None:
         self._samples += 1
-        s = sample_tree(self.root, with_pss=False, roles=self._roles)
+        s = sample_tree(self.root, with_pss=False, roles=self._roles, exclude=self.exclude)
         if force_pss or s.total > self.window_peak or self._samples % self.pss_every == 0:
-            s = sample_tree(self.root, with_pss=True, roles=self._roles)
+            s = sample_tree(self.root, with_pss=True, roles=self._roles, exclude=self.exclude)
         with self._lock:
             if s.total > self.peak:
                 self.peak, self.peak_by_role, self.peak_processes = s.total, s.by_role, s.processes

@@ -130,7 +130,9 @@ def run(opts: Options) -> dict[str, Any]:
     t_start = time.perf_counter()
     repeat = 1 if opts.quick else 8
     try:
-        with PeakRss() as mem, ExitStack() as stack:
+        # The driver (this process: generated packages, the stages' context, the plain
+        # loop) is sampled but not counted: it is not part of the pipeline.
+        with PeakRss(exclude=frozenset({"bench"})) as mem, ExitStack() as stack:
             try:
                 _run_inside(opts, settings, stack, mem, stamp, repeat, report)
             except KeyboardInterrupt:
@@ -151,8 +153,11 @@ def _mem_json(total: int, by_role: dict[str, int], pss: int) -> dict[str, Any]:
         "mib": round(total / MIB, 1),
         "pss_mib": round(pss / MIB, 1),
         "by_role_mib": {
-            k: round(v / MIB, 1) for k, v in sorted(by_role.items(), key=lambda kv: -kv[1])
+            k: round(v / MIB, 1)
+            for k, v in sorted(by_role.items(), key=lambda kv: -kv[1])
+            if k != "bench"
         },
+        "benchmark_driver_mib_not_counted": round(by_role.get("bench", 0) / MIB, 1),
     }
 
 
@@ -270,28 +275,58 @@ def _run_inside(
         return
 
     # --- the pipeline against a Prefect server, and the plain loop -----------------------------
-    from flows.deploy import deployments
-    from flows.review import review_application
+    from benchmarks.service import ServeProcess
     from flows.server import PrefectServer
-    from flows.warm import WarmRunner
 
-    progress("starting the Prefect server and the review runner")
+    progress("starting the Prefect server and `medlicense serve`")
     server = PrefectServer(settings)
     t0 = time.perf_counter()
     server.up()
     stack.callback(server.down)
     out["prefect_server_start_seconds"] = time.perf_counter() - t0
-    # Review runs are served as `medlicense serve` serves them: on threads of a warm process.
-    review_id: Any = deployments(settings)[1].apply()
-    stack.enter_context(WarmRunner(settings, {review_id: review_application}, poll_seconds=1.0))
+    # The system under test is a serving process of its own, as in production:
+    # intake and review runs on its threads, its warm workers.
+    service = stack.enter_context(ServeProcess(settings, work / "serve.log"))
     mem.mark()
-    progress("pipeline: upload, intake flow, review runs")
+    progress("pipeline: upload, intake run, review runs")
     keys = pl.upload(store, settings, f"bench-{stamp}", standard)
     objects_before = sum(1 for _ in store.list_keys(settings.bucket_artifacts, ""))
-    pipe = pl.run_pipeline(settings, keys, review_timeout=opts.review_timeout)
+    pipe = pl.run_pipeline(
+        settings, keys, deployment=service.intake_deployment, review_timeout=opts.review_timeout
+    )
     objects = sum(1 for _ in store.list_keys(settings.bucket_artifacts, "")) - objects_before
     out["pipeline"] = {**pipe.__dict__, "per_minute": pipe.per_minute, "objects_written": objects}
     out["pipeline_peak_rss"] = _mem_json(*mem.mark())
+
+    # --- one package on an idle system ----------------------------------------------------------
+    progress("single-package latency")
+    time.sleep(3.0)
+    name, data = standard[0]
+    out["latency"] = pl.single_latency(
+        settings, store, f"one-{name}", data, stamp, deployment=service.intake_deployment
+    )
+    out["latency"]["warm_steps"] = pl.warm_latency(ctx, f"warm-{name}", data, stamp)
+    close_readers()  # the driver's own reader, started by warm_latency
+
+    # --- scale: time linear, memory flat ----------------------------------------------------------
+    if opts.scale:
+        progress("scale: generating")
+        big = _generate(work / "scale", opts.scale, opts.seed + 2)
+        keys = pl.upload(store, settings, f"scale-{stamp}", big)
+        del big
+        mem.mark()
+        progress(f"scale: {opts.scale} packages")
+        scale = pl.run_pipeline(
+            settings,
+            keys,
+            deployment=service.intake_deployment,
+            review_timeout=opts.review_timeout * 5,
+        )
+        out["scale"] = {**scale.__dict__, "per_minute": scale.per_minute}
+        out["scale_peak_rss"] = _mem_json(*mem.mark())
+    service.stop()
+
+    # --- the same jobs in a plain loop, after the service has stopped ----------------------------
     progress("plain loop")
     loop_keys = pl.upload(store, settings, f"loop-{stamp}", standard)
     loop = pl.run_loop(settings, loop_keys, opts.workers)
@@ -310,24 +345,6 @@ def _run_inside(
         "seconds_per_unit": (pipe.seconds - loop.seconds) * opts.workers / max(pipe.packages, 1),
         "note": "core-seconds: (pipeline wall - plain loop wall) x workers",
     }
-
-    # --- one package on an idle system ----------------------------------------------------------
-    progress("single-package latency")
-    time.sleep(3.0)
-    name, data = standard[0]
-    out["latency"] = pl.single_latency(settings, store, f"one-{name}", data, stamp)
-    out["latency"]["warm_steps"] = pl.warm_latency(ctx, f"warm-{name}", data, stamp)
-
-    # --- scale: time linear, memory flat ----------------------------------------------------------
-    if opts.scale:
-        progress("scale: generating")
-        big = _generate(work / "scale", opts.scale, opts.seed + 2)
-        mem.mark()
-        keys = pl.upload(store, settings, f"scale-{stamp}", big)
-        del big
-        scale = pl.run_pipeline(settings, keys, review_timeout=opts.review_timeout * 5)
-        out["scale"] = {**scale.__dict__, "per_minute": scale.per_minute}
-        out["scale_peak_rss"] = _mem_json(*mem.mark())
 
 
 # --- targets ---------------------------------------------------------------------------------
