@@ -51,6 +51,7 @@ from extractors.classify import segment_pages
 from extractors.fields import TABLE_KINDS, extract_fields, plumber_tables
 from extractors.pdf import read_pdf
 from medlicense.errors import ConfigurationError, DocumentError, MedLicenseError
+from medlicense.memory import release_free_memory
 from medlicense.models import DocumentInfo
 
 DEFAULT_FILE_TIMEOUT = 120.0
@@ -133,6 +134,8 @@ def serve() -> None:
         except (EOFError, OSError):
             return
         answers.send(_answer(request))
+        # After the answer is on its way: the caller is not kept waiting for it.
+        release_free_memory()
 
 
 class GuardedReader:
