@@ -156,6 +156,8 @@ class PeakRss:
     peak_pss: int = 0
     window_peak: int = 0
     window_pss: int = 0
+    peak_pss_by_role: dict[str, int] = field(default_factory=dict)
+    window_pss_by_role: dict[str, int] = field(default_factory=dict)
     window_by_role: dict[str, int] = field(default_factory=dict)
     _stop: threading.Event = field(default_factory=threading.Event)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -173,8 +175,10 @@ class PeakRss:
                 self.peak, self.peak_by_role, self.peak_processes = s.total, s.by_role, s.processes
             if s.total > self.window_peak:
                 self.window_peak, self.window_by_role = s.total, s.by_role
-            self.peak_pss = max(self.peak_pss, s.pss)
-            self.window_pss = max(self.window_pss, s.pss)
+            if s.pss > self.peak_pss:
+                self.peak_pss, self.peak_pss_by_role = s.pss, s.pss_by_role
+            if s.pss > self.window_pss:
+                self.window_pss, self.window_pss_by_role = s.pss, s.pss_by_role
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -191,10 +195,16 @@ class PeakRss:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def mark(self) -> tuple[int, dict[str, int], int]:
+    def mark(self) -> tuple[int, dict[str, int], int, dict[str, int]]:
         """Peak RSS (total, by role) and peak PSS since the previous mark; starts a new window."""
         self._take(force_pss=True)
         with self._lock:
-            out = (self.window_peak, dict(self.window_by_role), self.window_pss)
-            self.window_peak, self.window_by_role, self.window_pss = 0, {}, 0
+            out = (
+                self.window_peak,
+                dict(self.window_by_role),
+                self.window_pss,
+                dict(self.window_pss_by_role),
+            )
+            self.window_peak, self.window_by_role = 0, {}
+            self.window_pss, self.window_pss_by_role = 0, {}
         return out
