@@ -87,8 +87,9 @@ class Settings(BaseSettings):
     revocation_cache_seconds: float = Field(
         300.0,
         ge=0,
-        description="Reuse OCSP/CRL answers and the signer chain verdict across signatures "
-        "for this long (a revocation is noticed at most this late); 0: ask every time.",
+        description="Reuse OCSP/CRL answers and the signer chain verdict across signatures, "
+        "and a valid verification report of the very same bytes, for this long (a revocation "
+        "is noticed at most this late); 0: ask and verify every time.",
     )
 
     # --- provider -------------------------------------------------------------------

@@ -14,8 +14,9 @@ top of pyHanko's analysis, every revision after the signed one must
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from io import BytesIO
-from typing import Any
+from typing import Any, TypeVar
 
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
@@ -29,6 +30,8 @@ ALLOWED_XMP_CHANGES = frozenset(
     {(_XMP_NS, "ModifyDate"), (_XMP_NS, "MetadataDate"), (_PDF_NS, "Producer")}
 )
 
+K = TypeVar("K")
+
 
 def changes_after(reader: PdfFileReader, signed_revision: int) -> list[str]:
     """Why the revisions after ``signed_revision`` are more than LTA updates ([] if not)."""
@@ -38,16 +41,38 @@ def changes_after(reader: PdfFileReader, signed_revision: int) -> list[str]:
         for sig in reader.embedded_signatures
         if sig.sig_object_type == "/DocTimeStamp"
     }
+    # Each revision is compared with the one before and the one after it; its
+    # metadata is read and parsed once, not twice.
+    metadata = _Metadata(reader)
     for revision in range(signed_revision + 1, reader.xrefs.total_revisions):
         try:
-            problems.extend(_check_revision(reader, revision, timestamp_revisions))
+            problems.extend(_check_revision(reader, revision, timestamp_revisions, metadata))
         except (PdfError, ValueError, KeyError, TypeError) as exc:
             problems.append(f"revision {revision} cannot be analysed: {exc}")
     return problems
 
 
+class _Metadata:
+    """/Info and the XMP fields of a reader's revisions, each read at most once."""
+
+    def __init__(self, reader: PdfFileReader) -> None:
+        self._reader = reader
+        self._info: dict[int, dict[str, Any]] = {}
+        self._xmp: dict[int, dict[tuple[str, str], Any]] = {}
+
+    def info(self, revision: int) -> dict[str, Any]:
+        if revision not in self._info:
+            self._info[revision] = _info(self._reader, revision)
+        return self._info[revision]
+
+    def xmp(self, revision: int) -> dict[tuple[str, str], Any]:
+        if revision not in self._xmp:
+            self._xmp[revision] = _xmp_fields(self._reader, revision)
+        return self._xmp[revision]
+
+
 def _check_revision(
-    reader: PdfFileReader, revision: int, timestamp_revisions: set[int]
+    reader: PdfFileReader, revision: int, timestamp_revisions: set[int], metadata: _Metadata
 ) -> list[str]:
     before = reader.get_historical_resolver(revision - 1)
     after = reader.get_historical_resolver(revision)
@@ -57,12 +82,14 @@ def _check_revision(
         problems.append(
             f"revision {revision} adds neither validation data nor a document timestamp"
         )
-    info_diff = _info_changes(reader, revision) - ALLOWED_INFO_CHANGES
+    info_diff = _changed_keys(metadata.info(revision - 1), metadata.info(revision))
+    info_diff -= ALLOWED_INFO_CHANGES
     if info_diff:
         problems.append(
             f"revision {revision} changes document information: {', '.join(sorted(info_diff))}"
         )
-    xmp_diff = _xmp_changes(reader, revision) - ALLOWED_XMP_CHANGES
+    xmp_diff = _changed_keys(metadata.xmp(revision - 1), metadata.xmp(revision))
+    xmp_diff -= ALLOWED_XMP_CHANGES
     if xmp_diff:
         names = ", ".join(sorted(local for _ns, local in xmp_diff))
         problems.append(f"revision {revision} changes XMP metadata: {names}")
@@ -79,9 +106,7 @@ def _dss_changed(before: Any, after: Any, changed: set[generic.Reference]) -> bo
     return bool(old_dss != new_dss)  # a direct DSS only changes with the catalog
 
 
-def _info_changes(reader: PdfFileReader, revision: int) -> set[str]:
-    old = _info(reader, revision - 1)
-    new = _info(reader, revision)
+def _changed_keys(old: Mapping[K, Any], new: Mapping[K, Any]) -> set[K]:
     return {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
 
 
@@ -100,12 +125,6 @@ def _info(reader: PdfFileReader, revision: int) -> dict[str, Any]:
     if not isinstance(info, generic.DictionaryObject):
         return {}
     return {str(key): info.raw_get(key) for key in info}
-
-
-def _xmp_changes(reader: PdfFileReader, revision: int) -> set[tuple[str, str]]:
-    old = _xmp_fields(reader, revision - 1)
-    new = _xmp_fields(reader, revision)
-    return {key for key in old.keys() | new.keys() if old.get(key) != new.get(key)}
 
 
 def _xmp_fields(reader: PdfFileReader, revision: int) -> dict[tuple[str, str], Any]:

@@ -14,15 +14,27 @@ the PDF text model assumes.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any
 
+import uharfbuzz as hb  # type: ignore[import-untyped]  # ships no type information
 from fontTools import subset
+from fontTools.ttLib import TTFont
 from pydantic import BaseModel, ConfigDict, Field
 from pyhanko.pdf_utils import generic, layout
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+from pyhanko.pdf_utils.font.api import FontEngine
+from pyhanko.pdf_utils.font.opentype import (
+    CIDFont,
+    CIDFontType0,
+    CIDFontType2,
+    GlyphAccumulator,
+    GlyphAccumulatorFactory,
+    _check_ot_tag,
+    _read_ps_name,
+)
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.stamp import TextStampStyle
@@ -126,32 +138,171 @@ class _SubsetCache:
     """
 
     def __init__(self, limit: int = 64) -> None:
-        self._data: dict[tuple[str, frozenset[int]], bytes] = {}
+        self._data: dict[tuple[FontKey, frozenset[int]], bytes] = {}
         self._limit = limit
+        self._lock = threading.Lock()
 
-    def get(self, key: tuple[str, frozenset[int]]) -> bytes | None:
+    def get(self, key: tuple[FontKey, frozenset[int]]) -> bytes | None:
         return self._data.get(key)
 
-    def put(self, key: tuple[str, frozenset[int]], data: bytes) -> None:
-        if len(self._data) >= self._limit:
-            self._data.pop(next(iter(self._data)))
-        self._data[key] = data
+    def put(self, key: tuple[FontKey, frozenset[int]], data: bytes) -> None:
+        # Locked: two threads evicting at once would pop the same oldest key.
+        with self._lock:
+            if key not in self._data and len(self._data) >= self._limit:
+                self._data.pop(next(iter(self._data)))
+            self._data[key] = data
 
 
 SUBSETS = _SubsetCache()
 
+# A font file as identified on disk: resolved path, modification time, size.  A
+# file replaced while the process runs is then read afresh, never mixed with
+# metrics or subsets of its former content.
+FontKey = tuple[str, int, int]
+
+# What a stamp's font engine reads from the font, decompiled when the font is
+# first loaded.  fontTools decompiles tables (and cmap subtables) lazily on first
+# access, which writes to the TTFont; after this, engines sharing it only read.
+_ENGINE_TABLES = ("head", "hhea", "maxp", "OS/2", "post", "name", "cmap", "hmtx")
+
+
+@dataclass(frozen=True, eq=False)
+class FontProgram:
+    """One font file, parsed once per process and shared read-only by every engine.
+
+    pyHanko's ``GlyphAccumulator`` parses the font anew for each engine, i.e.
+    for every stamp: decompiling the glyf, hmtx and post tables of DejaVu Sans
+    took ~10 ms of CPU per stamp, ten times the rest of setting up its text.
+    """
+
+    key: FontKey
+    data: bytes
+    tt: TTFont  # never subset, saved or otherwise changed: see EmScaledGlyphAccumulator
+    face: hb.Face  # HarfBuzz faces are immutable and safe to share between threads
+
+    @property
+    def truetype(self) -> bool:
+        """TrueType outlines (no CFF): the only kind whose engines share :attr:`tt`."""
+        return "CFF " not in self.tt
+
+    def parsed_copy(self) -> TTFont:
+        """A private TTFont of the same file, for whoever needs to change one."""
+        return TTFont(BytesIO(self.data))
+
+
+def _load_font_program(path: Path, key: FontKey) -> FontProgram:
+    data = path.read_bytes()
+    tt = TTFont(BytesIO(data))
+    for tag in _ENGINE_TABLES:
+        if tag in tt:
+            _ = tt[tag]
+    tt.getGlyphOrder()
+    tt.getReverseGlyphMap()
+    tt.getGlyphSet(preferCFF=True)  # glyf/loca (or CFF), and the metrics it reads
+    tt["cmap"].buildReversed()  # every cmap subtable, as pyHanko's cluster fallback reads them
+    return FontProgram(key=key, data=data, tt=tt, face=hb.Face(data))
+
+
+class _FontPrograms:
+    """The parsed fonts of this process, by :data:`FontKey`."""
+
+    def __init__(self, limit: int = 8) -> None:
+        self._fonts: dict[FontKey, FontProgram] = {}
+        self._limit = limit
+        self._lock = threading.Lock()
+
+    def get(self, font_file: str | Path) -> FontProgram:
+        path = Path(font_file).resolve()
+        stat = path.stat()
+        key: FontKey = (str(path), stat.st_mtime_ns, stat.st_size)
+        font = self._fonts.get(key)
+        if font is not None:
+            return font
+        # One thread parses; the others wait for its result instead of parsing too,
+        # and nobody sees a TTFont whose tables are still being decompiled.
+        with self._lock:
+            font = self._fonts.get(key)
+            if font is None:
+                font = _load_font_program(path, key)
+                if len(self._fonts) >= self._limit:
+                    self._fonts.pop(next(iter(self._fonts)))
+                self._fonts[key] = font
+        return font
+
+    def clear(self) -> None:
+        with self._lock:
+            self._fonts.clear()
+
+
+FONTS = _FontPrograms()
+
 
 class EmScaledGlyphAccumulator(GlyphAccumulator):
-    """A ``GlyphAccumulator`` whose every metric is in 1000 units per em."""
+    """A ``GlyphAccumulator`` whose every metric is in 1000 units per em.
 
-    def __init__(self, *args: Any, font_key: str = "", **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._font_key = font_key
+    It also takes its font already parsed (a :class:`FontProgram`) instead of a
+    file handle, and never changes it: the subset is made from a private copy.
+    """
+
+    def __init__(
+        self,
+        writer: BasePdfFileWriter,
+        font: FontProgram,
+        font_size: int,
+        *,
+        features: Any = None,
+        ot_language_tag: str | None = None,
+        ot_script_tag: str | None = None,
+        writing_direction: str | None = None,
+        bcp47_lang_code: str | None = None,
+        obj_stream: Any = None,
+    ) -> None:
+        # GlyphAccumulator.__init__ minus its parsing of the font: the same
+        # attributes, set from the shared font (tests/signing/test_stamp.py
+        # checks that no attribute of pyHanko's is missing).
+        self._font = font
+        # CFF-based engines write into their TTFont (pyHanko's CIDFontType0 renames
+        # the CFF font), so only TrueType engines share it.
+        tt = font.tt if font.truetype else font.parsed_copy()
+        self.tt = tt
+        self.hb_font = hb.Font(font.face)
+        base_ps_name = _read_ps_name(tt)
+        FontEngine.__init__(
+            self,
+            writer,
+            base_ps_name,
+            embedded_subset=True,
+            obj_stream=obj_stream,
+            font_size=font_size,
+        )
+        self._font_ref = writer.allocate_placeholder()
+        self.cidfont_obj: CIDFont
+        if "CFF " in tt:
+            self.cff_charset = tt["CFF "].cff[0].charset
+            self.cidfont_obj = cff_font = CIDFontType0(tt, base_ps_name, self.subset_prefix)
+            self.use_raw_gids = cff_font.use_raw_gids
+        else:
+            self.cff_charset = None
+            self.use_raw_gids = True
+            self.cidfont_obj = CIDFontType2(tt, base_ps_name, self.subset_prefix)
+        self.features = features
+        self._glyphs: dict[int, tuple[int, int]] = {}
+        self._glyph_set = tt.getGlyphSet(preferCFF=True)
+        self._cid_to_unicode: dict[int, str] = {}
+        self._GlyphAccumulator__reverse_cmap = None  # pyHanko's name-mangled lazy cache
+        self.ot_language_tag = _check_ot_tag(ot_language_tag)  # type: ignore[no-untyped-call]
+        self.ot_script_tag = _check_ot_tag(ot_script_tag)  # type: ignore[no-untyped-call]
+        if writing_direction not in (None, "ltr", "rtl", "ttb", "btt"):
+            raise ValueError("Writing direction must be one of 'ltr', 'rtl', 'ttb' or 'btt'.")
+        self.writing_direction = writing_direction
+        self.bcp47_lang_code = bcp47_lang_code
+        self._subset_created = self._write_prepared = False
+
         self._subset_bytes: bytes | None = None
         # pyHanko asks the CID font for its file when it writes it; hand it the
         # subset bytes (cached or just made) instead of re-saving the font.
         self.cidfont_obj.set_font_file = self._set_font_file  # type: ignore[method-assign]
-        self.font_units_per_em: int = self.tt["head"].unitsPerEm
+        self.font_units_per_em: int = tt["head"].unitsPerEm
         factor = PDF_GLYPH_UNITS / self.font_units_per_em
         # HarfBuzz then reports advances and offsets in PDF glyph units, which is
         # what pyHanko feeds into TJ adjustments and /W.
@@ -167,8 +318,8 @@ class EmScaledGlyphAccumulator(GlyphAccumulator):
             )
 
     def _extract_subset(self, options: subset.Options | None = None) -> None:
-        key = (self._font_key, frozenset(self._glyphs))
-        cached = SUBSETS.get(key) if self._font_key else None
+        key = (self._font.key, frozenset(self._glyphs))
+        cached = SUBSETS.get(key)
         if cached is not None:
             self._subset_bytes = cached
             return
@@ -177,12 +328,19 @@ class EmScaledGlyphAccumulator(GlyphAccumulator):
             # table, which fontTools cannot subset and drops with a warning.
             options = subset.Options(layout_closure=False)
             options.drop_tables += ["GPOS", "GDEF", "GSUB", "FFTM"]
-        super()._extract_subset(options)
+        if self.use_raw_gids:
+            # pyHanko's rule: with CIDToGIDMap /Identity (TrueType) the CIDs in
+            # the content stream are glyph ids, which the subset must keep.
+            options.retain_gids = True
+        # Subsetting rewrites the font it is given; the shared one must stay whole.
+        font = self._font.parsed_copy()
+        subsetter = subset.Subsetter(options=options)
+        subsetter.populate(gids=list(self._glyphs))
+        subsetter.subset(font)
         buf = BytesIO()
-        self.tt.save(buf)
+        font.save(buf)
         self._subset_bytes = buf.getvalue()
-        if self._font_key:
-            SUBSETS.put(key, self._subset_bytes)
+        SUBSETS.put(key, self._subset_bytes)
 
     def _set_font_file(self, writer: BasePdfFileWriter) -> generic.IndirectObject:
         assert self._subset_bytes is not None, "the subset is made before the font is written"
@@ -222,20 +380,15 @@ class EmScaledGlyphAccumulatorFactory(GlyphAccumulatorFactory):
     ) -> EmScaledGlyphAccumulator:
         if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
             obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
-        # fontTools reads tables lazily from the handle it is given; an in-memory
-        # copy lets the file be closed now (pyHanko's own factory leaks it).
-        with open(self.font_file, "rb") as fh:
-            handle = BytesIO(fh.read())
         engine = EmScaledGlyphAccumulator(
-            writer=writer,
-            font_handle=handle,
-            font_size=self.font_size,
+            writer,
+            FONTS.get(self.font_file),
+            self.font_size,
             ot_script_tag=self.ot_script_tag,
             ot_language_tag=self.ot_language_tag,
             writing_direction=self.writing_direction,
             bcp47_lang_code=self.bcp47_lang_code,
             obj_stream=obj_stream,
-            font_key=str(Path(self.font_file).resolve()),
         )
         engine.shape(STAMP_REPERTOIRE)
         return engine

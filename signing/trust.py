@@ -81,7 +81,8 @@ def validation_context(
     other_certs: Iterable[x509.Certificate] = (),
     moment: datetime | None = None,
 ) -> ValidationContext:
-    """A fresh, offline context: contexts cache revocation state, so never share one."""
+    """A fresh, offline context: contexts cache revocation state and validated paths,
+    so never share one beyond one signature (its signer and timestamp chains)."""
     return ValidationContext(
         trust_roots=list(trust_roots),
         other_certs=list(other_certs),

@@ -18,9 +18,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import re
+import threading
+import time
 import warnings
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
@@ -40,6 +45,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import ValidationInfoReadingError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
+from medlicense.settings import get_settings
 from signing.pdfread import IndexingPdfFileReader
 from signing.revisions import changes_after
 from signing.trust import load_trust_roots, validation_context
@@ -120,6 +126,112 @@ class VerificationReport(_Model):
         return self.model_dump(mode="json")
 
 
+# --- remembered reports ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportKey:
+    """What a verdict depends on besides the clock: the bytes and the trust roots."""
+
+    digest: bytes  # SHA-256 of the document
+    roots: frozenset[bytes]  # SHA-256 of each trust root's DER; order and repeats do not matter
+
+
+@dataclass(frozen=True)
+class _Remembered:
+    stored_at: float  # on the memo's monotonic clock
+    report: VerificationReport
+
+
+class ReportMemo:
+    """Reports of valid documents, by :class:`ReportKey`, each for a limited time.
+
+    The signer verifies every document it signs before returning it (its
+    self-check), and publishing verifies the very same bytes again moments
+    later; the second verification can only repeat the first.  A verdict
+    depends on the bytes, the trust roots, whether modifications were analysed,
+    and the clock, nothing else: verification never fetches (revocation comes
+    from the data embedded in the document, which are part of its bytes).  So
+    a remembered report is the one a fresh verification would give, unless
+    something judged against the clock changed in between (a certificate's
+    validity period ended); the age limit bounds that as the revocation window (``MEDLICENSE_REVOCATION_CACHE_SECONDS``, see
+    :mod:`signing.revinfo`) bounds how late a revocation is noticed when
+    signing, and 0 disables the memo.
+
+    Only valid reports are kept.  The pipeline publishes nothing that failed
+    its self-check, so a remembered refusal would never be asked for again
+    there; and a refusal may be transient (a certificate not yet valid because
+    this machine's clock is behind the CA's), which a memo would only prolong.
+
+    A report made with the modification analysis answers a query without it
+    (it checked more), never the reverse.  Thread-safe; ``clock`` (seconds,
+    monotonic) and ``ttl`` may be replaced in tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        limit: int = 256,
+        ttl: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.ttl_override = ttl
+        self.clock = clock
+        self._entries: OrderedDict[tuple[ReportKey, bool], _Remembered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @property
+    def ttl(self) -> float:
+        """Seconds a report is reused: the revocation window unless overridden."""
+        if self.ttl_override is not None:
+            return self.ttl_override
+        return get_settings().revocation_cache_seconds
+
+    @staticmethod
+    def key(data: bytes, roots: Sequence[asn1_x509.Certificate]) -> ReportKey:
+        return ReportKey(
+            digest=hashlib.sha256(data).digest(),
+            roots=frozenset(hashlib.sha256(root.dump()).digest() for root in roots),
+        )
+
+    def get(self, key: ReportKey, analyse_modifications: bool) -> VerificationReport | None:
+        ttl = self.ttl
+        if ttl <= 0:
+            return None
+        answering = (True,) if analyse_modifications else (False, True)
+        with self._lock:
+            for analysed in answering:
+                entry = self._entries.get((key, analysed))
+                if entry is None:
+                    continue
+                # A negative age means the clock was replaced: stale, not new.
+                if 0 <= self.clock() - entry.stored_at < ttl:
+                    self._entries.move_to_end((key, analysed))
+                    return entry.report
+                del self._entries[(key, analysed)]
+        return None
+
+    def put(self, key: ReportKey, analyse_modifications: bool, report: VerificationReport) -> None:
+        if not report.valid or self.ttl <= 0:
+            return
+        with self._lock:
+            self._entries[(key, analyse_modifications)] = _Remembered(self.clock(), report)
+            self._entries.move_to_end((key, analyse_modifications))
+            while len(self._entries) > self.limit:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+REPORTS = ReportMemo()
+
+
 def verify_pdf(
     data: bytes, *, trust_roots: Sequence[Path], analyse_modifications: bool = True
 ) -> VerificationReport:
@@ -130,9 +242,7 @@ def verify_pdf(
     :func:`async_verify_with_roots`.
     """
     return asyncio.run(
-        async_verify_pdf(
-            data, trust_roots=trust_roots, analyse_modifications=analyse_modifications
-        )
+        async_verify_pdf(data, trust_roots=trust_roots, analyse_modifications=analyse_modifications)
     )
 
 
@@ -160,7 +270,22 @@ async def async_verify_with_roots(
     self-check); the analysis is most of the cost of verifying a tagged PDF,
     and there it could only re-confirm what pyHanko itself appended.  Modification
     levels are then reported as ``None``.
+
+    Reports of valid documents are remembered for a while (:data:`REPORTS`):
+    verifying the same bytes against the same roots again within that time
+    returns the same report without re-verifying.
     """
+    key = REPORTS.key(data, roots)
+    report = REPORTS.get(key, analyse_modifications)
+    if report is None:
+        report = await _verify(data, roots, analyse_modifications)
+        REPORTS.put(key, analyse_modifications, report)
+    return report
+
+
+async def _verify(
+    data: bytes, roots: Sequence[asn1_x509.Certificate], analyse_modifications: bool
+) -> VerificationReport:
     try:
         # pyHanko's reader, minus its quadratic object stream lookups (the
         # difference analysis reads hundreds of objects from them per revision).
@@ -287,10 +412,14 @@ async def _check_signature(
     timestamp_revisions: Sequence[int],
     analyse_modifications: bool = True,
 ) -> SignatureReport:
+    # One context for the signer and its timestamp token, as pyHanko uses by
+    # default: same roots, same moment, same (absent) revocation data, so the
+    # verdicts are the same, and the CA both chains share is checked once.
+    context = validation_context(roots)
     status = await async_validate_pdf_signature(
         sig,
-        signer_validation_context=validation_context(roots),
-        ts_validation_context=validation_context(roots),
+        signer_validation_context=context,
+        ts_validation_context=context,
         skip_diff=not analyse_modifications,
     )
     ts = status.timestamp_validity
@@ -355,10 +484,13 @@ async def _check_with_embedded_data(
         "revocation_mode": "hard-fail",
         "moment": at,
     }
+    # Shared by the signer and the timestamp chains, as in _check_signature: the
+    # DSS is parsed into a context once, and the common CA validated once.
+    context = dss.as_validation_context(kwargs)
     return await async_validate_pdf_signature(
         sig,
-        signer_validation_context=dss.as_validation_context(kwargs),
-        ts_validation_context=dss.as_validation_context(kwargs),
+        signer_validation_context=context,
+        ts_validation_context=context,
         skip_diff=True,
     )
 

@@ -3,22 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import subprocess
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from io import BytesIO
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from fontTools.ttLib import TTFont
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pyhanko.pdf_utils import generic
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
 
 from medlicense.errors import SigningError
+from signing import stamp
 from signing.pki import PkiPaths
 from signing.signer import PdfSigner
 from signing.stamp import (
     DEJAVU_SANS,
+    FONTS,
+    EmScaledGlyphAccumulator,
     EmScaledGlyphAccumulatorFactory,
     StampSpec,
     scaled_advance,
@@ -202,3 +212,157 @@ def test_stamps_share_one_font_subset_and_each_reads_exactly(
         assert widths == _expected_widths(set(widths))
         assert "/FontFile2" in cidfont["/FontDescriptor"]
     assert calls == [], "a later stamp subset the font again"
+
+
+# --- one parsed font per process ---------------------------------------------------------
+
+
+def _engine(text: str = SAMPLE) -> EmScaledGlyphAccumulator:
+    writer = IncrementalPdfFileWriter(BytesIO(make_pdf()))
+    engine = EmScaledGlyphAccumulatorFactory(
+        font_file=str(DEJAVU_SANS), font_size=8
+    ).create_font_engine(writer)
+    engine.shape(text)
+    return engine
+
+
+def _snapshot(tt: TTFont) -> tuple[object, ...]:
+    """What subsetting or lazy loading would change in a TTFont."""
+    return (
+        sorted(tt.tables),
+        len(tt.getGlyphOrder()),
+        len(tt["glyf"].glyphs),
+        len(tt["hmtx"].metrics),
+        len(tt.getBestCmap()),
+        tt["maxp"].numGlyphs,
+    )
+
+
+def test_engines_share_one_parsed_font() -> None:
+    first, second = _engine(), _engine("Басқа мәтін")
+    assert first.tt is second.tt
+    assert first._font is second._font is FONTS.get(DEJAVU_SANS)
+    # Each engine still has its own HarfBuzz font (the scale is set per engine),
+    # its own glyph bookkeeping and its own subset prefix.
+    assert first.hb_font is not second.hb_font
+    assert first._glyphs is not second._glyphs
+
+
+def test_engine_has_every_attribute_of_pyhankos() -> None:
+    """Our engine sets up pyHanko's GlyphAccumulator state itself; a pyHanko that adds
+    an attribute to its __init__ must not leave our engine without it."""
+    writer = IncrementalPdfFileWriter(BytesIO(make_pdf()))
+    with DEJAVU_SANS.open("rb") as handle:
+        stock = GlyphAccumulator(writer=writer, font_handle=handle, font_size=8)
+        assert set(vars(stock)) <= set(vars(_engine()))
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(SAMPLE + "ЁёЪъЩщЭэЮюЯя0123456789«»—–!?%&*ĀāÉéÜüßŁł"),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_a_subset_miss_subsets_a_copy_and_keeps_glyph_ids(text: str) -> None:
+    shared = FONTS.get(DEJAVU_SANS).tt
+    before = _snapshot(shared)
+    previous, stamp.SUBSETS = stamp.SUBSETS, stamp._SubsetCache()  # force a miss
+    try:
+        engine = _engine(text)
+        engine.prepare_write()  # type: ignore[no-untyped-call]
+        subset_bytes = engine._subset_bytes
+    finally:
+        stamp.SUBSETS = previous
+    assert _snapshot(shared) == before, "subsetting changed the shared font"
+    assert subset_bytes is not None
+    part = TTFont(BytesIO(subset_bytes))
+    # retain_gids: CIDToGIDMap /Identity needs every used glyph at its original id.
+    assert part["maxp"].numGlyphs > max(engine._glyphs)
+    for gid in engine._glyphs:
+        name = shared.getGlyphName(gid)
+        assert part.getGlyphName(gid) == name
+        original, kept = shared["glyf"][name], part["glyf"][name]
+        assert kept.numberOfContours == original.numberOfContours, name
+        assert part["hmtx"][name] == shared["hmtx"][name]
+    widths = _widths(engine.cidfont_obj)
+    assert widths == _expected_widths(set(widths))
+
+
+def test_engines_only_read_the_shared_font() -> None:
+    """Everything an engine reads was decompiled at load: engines in other threads
+    never see a table appear (fontTools decompiles lazily, writing to the font)."""
+    shared = FONTS.get(DEJAVU_SANS).tt
+    before = _snapshot(shared)
+    # Combining accents make two-glyph clusters, for which pyHanko reads the cmap.
+    engine = _engine(SAMPLE + " е\u0301 g\u0308")
+    assert engine._GlyphAccumulator__reverse_cmap is not None
+    engine.prepare_write()
+    assert _snapshot(shared) == before
+
+
+def test_first_load_happens_once_across_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    fonts = stamp._FontPrograms()
+    loads: list[Path] = []
+    original = stamp._load_font_program
+
+    def counting(path: Path, key: stamp.FontKey) -> stamp.FontProgram:
+        loads.append(path)
+        return original(path, key)
+
+    monkeypatch.setattr(stamp, "_load_font_program", counting)
+    barrier = threading.Barrier(8)
+
+    def load() -> stamp.FontProgram:
+        barrier.wait()
+        return fonts.get(DEJAVU_SANS)
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(lambda _: load(), range(8)))
+    assert len(loads) == 1
+    assert all(result is results[0] for result in results)
+
+
+def test_a_replaced_font_file_is_parsed_again(tmp_path: Path) -> None:
+    fonts = stamp._FontPrograms()
+    copy = tmp_path / "font.ttf"
+    shutil.copyfile(DEJAVU_SANS, copy)
+    first = fonts.get(copy)
+    assert fonts.get(copy) is first
+    stat = copy.stat()
+    os.utime(copy, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    second = fonts.get(copy)
+    assert second is not first and second.key != first.key
+
+
+def test_stamp_with_new_glyphs_reads_exactly_after_a_miss(
+    pdf_signer: PdfSigner, pdfa_document: bytes, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stamp, "SUBSETS", stamp._SubsetCache())
+    name = "Ёлкин Щукин Ъ Эмма Юлия Ягодкина ЖШ"
+    signed = pdf_signer.sign(
+        pdfa_document, document_number=NUMBER, stamp=StampSpec(signer_name=name)
+    )
+    path = tmp_path / "new-glyphs.pdf"
+    path.write_bytes(signed)
+    lines = [line for line in pdftotext(path, SIGNATURE_AREA.box_pt).splitlines() if line]
+    assert lines[1].endswith(name), lines
+    assert lines[-1].endswith(NUMBER), lines
+
+
+def test_stamp_font_is_an_embedded_unicode_subset(stamped: bytes, tmp_path: Path) -> None:
+    if shutil.which("pdffonts") is None:
+        pytest.skip("pdffonts (poppler-utils) is required")
+    path = tmp_path / "stamped.pdf"
+    path.write_bytes(stamped)
+    rows = subprocess.run(
+        ["pdffonts", str(path)], capture_output=True, text=True, check=True
+    ).stdout.splitlines()[2:]
+    stamp_rows = [row for row in rows if "DejaVuSans-Identity-H" in row or "+DejaVuSans" in row]
+    assert stamp_rows, rows
+    for row in stamp_rows:
+        cells = row.split()
+        # Columns from the right: emb, sub, uni, object, ID; the type may hold spaces.
+        assert cells[-5:-2] == ["yes", "yes", "yes"], row
+        assert "CID TrueType" in row, row
