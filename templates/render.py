@@ -5,13 +5,17 @@ more than laying out a one-page receipt, so a :class:`Renderer` does it once and
 every document reuses it; :func:`get_renderer` keeps one per process.
 
 What is left per document is layout (about half), drawing and writing the PDF.
-Three choices keep it down without changing a word or the layout: the QR code is a
-bitmap rather than an SVG path of a thousand sub-paths (:func:`qr_data_uri`),
-the field and signature tables use the fixed table layout, and the letterhead's
-flex items have zero minimum sizes (both in ``style.css``).  A render also
-leaves much cyclic garbage: in a worker holding a large heap, full garbage
-collections then cost about as much per document as the bitmap QR code saved;
-``gc.freeze()`` after start-up cuts that, and belongs to the process, not here.
+These choices keep it down without changing a word or the layout: the QR code
+is a bitmap rather than an SVG path of a thousand sub-paths, with its mask
+scored on whole rows (:func:`qr_matrix`); WeasyPrint's user-agent stylesheet
+loses the pseudo-elements that cost a style per element and draw nothing here
+(:func:`ua_stylesheet_text`); the templates' indentation is dropped before
+parsing (:func:`drop_indentation`); the field and signature tables use the
+fixed table layout, and the letterhead is two floats rather than a flex box
+(both in ``style.css``).  A render also leaves much cyclic garbage: in a worker
+holding a large heap, full garbage collections then cost about as much per
+document as the bitmap QR code saved; ``gc.freeze()`` after start-up cuts that,
+and belongs to the process, not here.
 
 Texts come only from the per-language catalogs in ``i18n/``; the templates hold
 structure.  Every document carries both languages, Kazakh first, each part in an
@@ -27,17 +31,20 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import io
+import itertools
 import logging
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
 import qrcode
 import qrcode.constants
+import qrcode.util
 import yaml
 from jinja2 import (
     Environment,
@@ -48,6 +55,7 @@ from jinja2 import (
 )
 from PIL import Image
 from weasyprint import CSS, HTML
+from weasyprint import html as wp_html
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher
 
@@ -71,10 +79,12 @@ __all__ = [
     "PageGeometry",
     "Renderer",
     "SignatureArea",
+    "drop_indentation",
     "get_renderer",
     "load_catalogs",
     "qr_data_uri",
     "qr_matrix",
+    "ua_stylesheet_text",
 ]
 
 log = logging.getLogger(__name__)
@@ -207,11 +217,89 @@ _QR_MODULE_PX = 8
 _QR_BORDER = 4  # modules of quiet zone, the minimum the QR specification asks
 
 
+# qrcode chooses the mask (one of eight patterns inverting the data modules) as
+# the QR specification asks: it lays the code out with each mask in turn and
+# keeps the one with the lowest penalty.  Those eight layouts and penalty scans,
+# module by module in Python, are three quarters of the ~4 ms it takes per code.
+# Where the data modules lie and what they hold before masking do not depend on
+# the mask, so here the code is laid out once, each mask is applied to whole
+# rows held as integers, and the same penalty is scored on those rows; qrcode
+# then lays the code out with the chosen mask, so the matrix is still its own
+# (tests/templates/test_qr_code.py compares the choice with qrcode's).
+
+# Penalty rules 1 and 3: runs of five or more modules of one colour in a line,
+# and the 1:1:3:1:1 finder-like pattern with four light modules on either side.
+_PENALTY_RUN = re.compile(r"0{5,}|1{5,}")
+_PENALTY_FINDER_LIKE = re.compile(r"(?=10111010000|00001011101)")
+
+
+class _DataLayout(qrcode.QRCode[Any]):
+    """A QR code that notes which modules carry data when it lays them out."""
+
+    data_modules: list[list[bool]]
+
+    def map_data(self, data: Sequence[int], mask_pattern: int) -> None:
+        self.data_modules = [[module is None for module in row] for row in self.modules]
+        super().map_data(data, mask_pattern)
+
+
+def _row_bits(rows: Sequence[Sequence[bool | None]]) -> list[int]:
+    """Rows of modules as integers, the leftmost module the highest bit, dark = 1."""
+    return [int("".join("1" if module else "0" for module in row), 2) for row in rows]
+
+
+@cache  # at most 40 versions x 8 masks
+def _mask_rows(size: int, mask: int) -> tuple[int, ...]:
+    """The modules ``mask`` inverts, as rows of bits (see _row_bits)."""
+    inverts = qrcode.util.mask_func(mask)
+    return tuple(
+        sum(1 << (size - 1 - col) for col in range(size) if inverts(row, col))
+        for row in range(size)
+    )
+
+
+def _penalty(rows: Sequence[int], size: int) -> int:
+    """qrcode's penalty (``qrcode.util.lost_point``) of a code given as rows of bits."""
+    lines = [format(row, f"0{size}b") for row in rows]
+    lines += ["".join(column) for column in zip(*lines, strict=True)]
+    score = sum(len(run) - 2 for line in lines for run in _PENALTY_RUN.findall(line))
+    score += 40 * sum(len(_PENALTY_FINDER_LIKE.findall(line)) for line in lines)
+    # Rule 2: every 2x2 block of one colour (blocks may overlap).
+    pairs = (1 << (size - 1)) - 1
+    for upper, lower in itertools.pairwise(rows):
+        same_below = ~(upper ^ lower)
+        same_right = ~(upper ^ (upper >> 1))
+        score += 3 * (same_below & (same_below >> 1) & same_right & pairs).bit_count()
+    # Rule 4: ten points for each full 5% the share of dark modules is off half.
+    dark = sum(row.bit_count() for row in rows)
+    score += 10 * int(abs(float(dark) / size**2 * 100 - 50) / 5)
+    return score
+
+
 def qr_matrix(text: str) -> list[list[bool]]:
     """Modules of the QR code of ``text``, quiet zone included (True = dark)."""
-    qr = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=_QR_BORDER)
+    qr = _DataLayout(error_correction=qrcode.constants.ERROR_CORRECT_M, border=_QR_BORDER)
     qr.add_data(text)
-    qr.make(fit=True)
+    qr.best_fit()
+    # A trial layout, as qrcode's own: the format information is left light.
+    qr.makeImpl(True, 0)
+    size = qr.modules_count
+    laid_out, data_modules = _row_bits(qr.modules), _row_bits(qr.data_modules)
+    fixed = [row & ~free for row, free in zip(laid_out, data_modules, strict=True)]
+    unmasked = [
+        (row ^ inverted) & free
+        for row, inverted, free in zip(laid_out, _mask_rows(size, 0), data_modules, strict=True)
+    ]
+
+    def penalty(mask: int) -> int:
+        inverted = _mask_rows(size, mask)
+        rows = [
+            fix | ((bits ^ inv) & free)
+            for fix, bits, inv, free in zip(fixed, unmasked, inverted, data_modules, strict=True)
+        ]
+        return _penalty(rows, size)
+
+    qr.makeImpl(False, min(range(8), key=penalty))  # the first of equal scores, as qrcode
     return [[bool(module) for module in row] for row in qr.get_matrix()]
 
 
@@ -228,6 +316,26 @@ def qr_data_uri(text: str) -> str:
     png = io.BytesIO()
     image.save(png, format="PNG")
     return "data:image/png;base64," + base64.b64encode(png.getvalue()).decode("ascii")
+
+
+# The templates are indented for people; WeasyPrint parses, styles and boxes
+# every run of that indentation only to drop it, since white space next to a
+# block-level element is never drawn.  Such runs are dropped before it sees
+# them (the output is the same, tests/templates/test_render_cost.py): only
+# runs between two tags, with a block-level tag on one side, so the space
+# between two inline elements stays.  This relies on no element that keeps
+# line breaks (``white-space: pre*``) holding other elements.
+_BLOCK_TAG = (
+    r"</?(?:html|head|title|meta|body|header|section|div|figure|figcaption"
+    r"|h1|h2|p|ol|li|table|thead|tbody|tr|th|td)\b[^>]*>"
+)
+_INDENT_BEFORE_BLOCK = re.compile(r">\s+(?=" + _BLOCK_TAG + ")")
+_INDENT_AFTER_BLOCK = re.compile("(" + _BLOCK_TAG + r")\s+(?=<)")
+
+
+def drop_indentation(html: str) -> str:
+    """``html`` without the white space between tags that a block-level tag makes invisible."""
+    return _INDENT_AFTER_BLOCK.sub(r"\1", _INDENT_BEFORE_BLOCK.sub(">", html))
 
 
 def _fill(text: str, **values: object) -> str:
@@ -324,6 +432,53 @@ def _generated_css(fonts: Mapping[str, tuple[Path, Path]]) -> str:
     return "\n".join(rules)
 
 
+# --- the user-agent stylesheet ------------------------------------------------------
+#
+# WeasyPrint's default stylesheet gives six pseudo-elements to *every* element:
+# ::marker, and the ::footnote-* and ::note-* of footnotes and notes.  Each is a
+# style WeasyPrint computes per element, more than four in five of all the
+# styles of a document, and none of them draws anything here: nothing is a
+# footnote or a note, and only <li> is ever a list item.  The copy used instead
+# drops the footnote and note rules and keeps ::marker for <li> alone, which
+# prints the same bytes for less work (tests/templates/test_render_cost.py).
+# Only WeasyPrint's own sheet is edited, so a new version brings its other rules
+# along; if its text or the private hook below change, the stock sheet is used.
+
+_FOOTNOTE_AND_NOTE_RULES = re.compile(r"^::(?:footnote|note)-[\w-]+\s*\{[^{}]*\}[ \t]*\n?", re.M)
+_ANY_ELEMENT_MARKER = re.compile(r"^::marker(?=\s*\{)", re.M)
+
+
+def ua_stylesheet_text() -> str | None:
+    """WeasyPrint's user-agent stylesheet without the pseudo-elements no document
+    uses, or None if this WeasyPrint does not expose it."""
+    stock = getattr(wp_html, "UA", None)
+    if not isinstance(stock, str):
+        return None
+    return _ANY_ELEMENT_MARKER.sub("li::marker", _FOOTNOTE_AND_NOTE_RULES.sub("", stock))
+
+
+@lru_cache(maxsize=1)
+def _lean_ua_stylesheets() -> tuple[Any, ...] | None:
+    # Parsed once per process, as WeasyPrint does its own: parsing costs more
+    # than a render, and every Renderer would otherwise pay it again.
+    text = ua_stylesheet_text()
+    return None if text is None else (CSS(string=text),)
+
+
+class _DocumentHTML(HTML):  # type: ignore[misc]  # weasyprint is untyped
+    """An HTML document styled with the given user-agent stylesheets (None: WeasyPrint's)."""
+
+    def __init__(self, *, ua_stylesheets: Sequence[Any] | None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._medlicense_ua = ua_stylesheets
+
+    def _ua_stylesheets(self, forms: bool = False) -> list[Any]:
+        if forms or self._medlicense_ua is None:
+            stock: list[Any] = super()._ua_stylesheets(forms)
+            return stock
+        return list(self._medlicense_ua)
+
+
 # --- renderer ----------------------------------------------------------------------
 
 
@@ -361,6 +516,7 @@ class Renderer:
         self._lock = threading.Lock()
         try:
             with _weasyprint_errors() as errors:
+                self._ua_sheets = _lean_ua_stylesheets()
                 self._stylesheets = [
                     CSS(
                         string=_generated_css(self._fonts),
@@ -488,16 +644,18 @@ class Renderer:
 
     def _html(self, template_name: str, context: Mapping[str, Any]) -> str:
         try:
-            return self._env.get_template(template_name).render(context)
+            html = self._env.get_template(template_name).render(context)
         except TemplateError as exc:
             raise RenderError(
                 f"template {template_name}: {exc}", code="render.template", template=template_name
             ) from exc
+        return drop_indentation(html)
 
     def _pdf(self, html: str) -> bytes:
         with self._lock, _weasyprint_errors() as errors:
             try:
-                document = HTML(
+                document = _DocumentHTML(
+                    ua_stylesheets=self._ua_sheets,
                     string=html,
                     base_url=self._template_dir.as_uri() + "/",
                     url_fetcher=self._fetcher,

@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import weasyprint
 import yaml
 
 import templates.render as render_module
@@ -94,11 +95,10 @@ def test_template_syntax_error(tmp_path: Path, acceptance_data: ReceiptData) -> 
 def test_weasyprint_exception_is_mapped(
     renderer: Renderer, acceptance_data: ReceiptData, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    class Broken:
-        def __init__(self, **kwargs: object) -> None:
-            raise ValueError("layout exploded")
+    def broken(*args: object, **kwargs: object) -> bytes:
+        raise ValueError("layout exploded")
 
-    monkeypatch.setattr(render_module, "HTML", Broken)
+    monkeypatch.setattr(weasyprint.HTML, "write_pdf", broken)
     with pytest.raises(RenderError) as caught:
         renderer.render_receipt(acceptance_data)
     assert caught.value.code == "render.failed"
