@@ -16,6 +16,12 @@ Outgoing documents (artifacts bucket, ``applications/<app-id>/``)::
 
 On delivery, licenses, appendices and duplicates are also published (object lock,
 manifest per license) and the outcome goes to the event log: :mod:`medlicense.publish`.
+
+:func:`issue` and :func:`refuse` are each one unit of work
+(:func:`medlicense.register.unit_of_work`): ``record.json`` is rebuilt once at
+the end rather than after each of their steps, and a run that has just bound
+the application to its number (:func:`medlicense.register.bound_here`) knows
+that no document or event carrying the number exists yet.
 """
 
 from __future__ import annotations
@@ -42,10 +48,10 @@ from medlicense.records import (
     ServiceResult,
     StepEvent,
 )
-from medlicense.register import Registry, app_prefix
+from medlicense.register import Registry, app_prefix, bound_here, unit_of_work
 from medlicense.rules import Edition, Unit, check_id
 from medlicense.rules.evaluate import resolve_applicant_type
-from storage.events import EventType
+from storage.events import EventType, first_attempt
 from templates.models import (
     AppendixData,
     Change,
@@ -380,11 +386,21 @@ def store_draft(
 
 
 def _store_signed(
-    ctx: IntakeContext, key: str, render: Callable[[], bytes], *, document_type: str, number: str
+    ctx: IntakeContext,
+    key: str,
+    render: Callable[[], bytes],
+    *,
+    document_type: str,
+    number: str,
+    new: bool = False,
 ) -> str:
-    """Render, sign and store once; a document already stored is never signed again."""
+    """Render, sign and store once; a document already stored is never signed again.
+
+    ``new``: the caller knows the document cannot exist yet (its number was bound
+    in this unit of work), so it is not looked for.
+    """
     bucket = ctx.settings.bucket_artifacts
-    if ctx.store.exists(bucket, key):
+    if not new and ctx.store.exists(bucket, key):
         return key
     signed = ctx.sign(render(), document_type=document_type, document_number=number, as_head=True)
     # Another run may have stored its copy in the meantime; the first one stands.
@@ -402,6 +418,7 @@ def _store_signed_pair(
     names: tuple[str, str],
     numbers: tuple[str, str],
     document_types: tuple[str, str],
+    new: bool = False,
 ) -> tuple[str, str]:
     """A license and its appendix, each rendered, signed and stored once (see _store_signed)."""
     base = app_prefix(app_id)
@@ -412,6 +429,7 @@ def _store_signed_pair(
             lambda: ctx.renderer.render_license(lic),
             document_type=document_types[0],
             number=numbers[0],
+            new=new,
         ),
         _store_signed(
             ctx,
@@ -419,6 +437,7 @@ def _store_signed_pair(
             lambda: ctx.renderer.render_appendix(appendix),
             document_type=document_types[1],
             number=numbers[1],
+            new=new,
         ),
     )
 
@@ -448,20 +467,21 @@ def issue(
     now: dt.datetime,
 ) -> ServiceResult:
     """Approve → number → render → sign → store → register → deliver, for any request kind."""
-    reg = registry(ctx)
-    done = reg.result(app_id)
-    if done is not None:
-        return done
-    app = reg.application(app_id)
-    validate_decision(ctx, app, decision)
-    kind = app.verdict.request.kind
-    if kind is RequestKind.ISSUE:
-        result = _issue_new(ctx, app, decision, head, now)
-    elif kind is RequestKind.REISSUE:
-        result = _reissue(ctx, app, decision, head, now)
-    else:
-        result = _duplicate(ctx, app, head, now)
-    return _deliver(ctx, app, result, head, now)
+    with unit_of_work():
+        reg = registry(ctx)
+        done = reg.result(app_id)
+        if done is not None:
+            return done
+        app = reg.application(app_id)
+        validate_decision(ctx, app, decision)
+        kind = app.verdict.request.kind
+        if kind is RequestKind.ISSUE:
+            result = _issue_new(ctx, app, decision, head, now)
+        elif kind is RequestKind.REISSUE:
+            result = _reissue(ctx, app, decision, head, now)
+        else:
+            result = _duplicate(ctx, app, head, now)
+        return _deliver(ctx, app, result, head, now)
 
 
 def _sign_event(
@@ -472,10 +492,11 @@ def _sign_event(
     detail: str,
     state: AppState,
     result: ServiceResult,
-) -> None:
-    review = registry(ctx).events(app.app_id)
-    start = max((e.at for e in review if e.step == "provider.review"), default=app.received_at)
-    record_step(
+    *,
+    history: list[StepEvent],
+) -> StepEvent:
+    start = max((e.at for e in history if e.step == "provider.review"), default=app.received_at)
+    return record_step(
         ctx,
         app,
         key="sign",
@@ -505,16 +526,27 @@ def _deliver(
 ) -> ServiceResult:
     """Head's signature and delivery, recorded at the moments they happen (not ``now``)."""
     reg = registry(ctx)
-    signed = reg.event(app.app_id, "sign")
+    # One listing tells which of the two steps are done and when the review ended.  A
+    # step a concurrent run records after it is kept by the create-only write.
+    history = reg.events(app.app_id)
+    done = {e.key: e for e in history}
+    signed = done.get("sign")
     if signed is None:
         at = max(dt.datetime.now(dt.UTC), now)
         state = AppState.REFUSED if result.outcome == "refused" else AppState.APPROVED
-        _sign_event(ctx, app, head, at, f"{result.outcome} {result.number}", state, result)
-        signed = reg.event(app.app_id, "sign")
-    assert signed is not None
+        signed = _sign_event(
+            ctx,
+            app,
+            head,
+            at,
+            f"{result.outcome} {result.number}",
+            state,
+            result,
+            history=history,
+        )
     _publish(ctx, app, result)
     stored = reg.save_result(result)
-    if reg.event(app.app_id, "deliver") is None:
+    if "deliver" not in done:
         record_step(
             ctx,
             app,
@@ -544,6 +576,10 @@ def _publish(ctx: IntakeContext, app: ApplicationFile, result: ServiceResult) ->
     what they wrote first.
     """
     publisher = Publisher(ctx.store, ctx.settings)
+    # Bound here: no event carrying the number can be in the log yet (see bound_here).
+    new = result.outcome != "refused" and bound_here(
+        app.app_id, "duplicate" if result.outcome == "duplicate" else "license"
+    )
     license_number: str | None = None
     data: dict[str, str | None] = {"outcome": result.outcome}
     if result.outcome != "refused":
@@ -558,14 +594,15 @@ def _publish(ctx: IntakeContext, app: ApplicationFile, result: ServiceResult) ->
     else:
         data["refusal_number"] = result.number
         data["stage"] = "review"
-    emit(
-        ctx.store,
-        ctx.settings,
-        _RESULT_EVENTS[result.outcome],
-        app.app_id,
-        license_number=license_number,
-        data=data,
-    )
+    with first_attempt(app.app_id) if new else contextlib.nullcontext():
+        emit(
+            ctx.store,
+            ctx.settings,
+            _RESULT_EVENTS[result.outcome],
+            app.app_id,
+            license_number=license_number,
+            data=data,
+        )
 
 
 def _issue_new(
@@ -588,6 +625,7 @@ def _issue_new(
         names=(f"license-{claim.number}", f"appendix-{claim.number}-{APPENDIX_NO}"),
         numbers=(claim.number, f"{claim.number}-{APPENDIX_NO}"),
         document_types=("license", "appendix"),
+        new=bound_here(app.app_id, "license"),
     )
     registry(ctx).register_license(
         LicenseEntry(
@@ -727,6 +765,7 @@ def _reissue(
         names=(f"reissued-{claim.number}", f"reissued-appendix-{claim.number}-{APPENDIX_NO}"),
         numbers=(claim.number, f"{claim.number}-{APPENDIX_NO}"),
         document_types=("reissued", "reissued"),
+        new=bound_here(app.app_id, "license"),
     )
     reg.register_license(
         LicenseEntry(
@@ -813,6 +852,7 @@ def _duplicate(
         names=(f"duplicate-{original.number}-D{n}", f"duplicate-appendix-{appendix_dup}"),
         numbers=(f"{original.number}-D{n}", appendix_dup),
         document_types=("duplicate", "duplicate"),
+        new=bound_here(app.app_id, "duplicate"),
     )
     reg.register_duplicate(
         DuplicateEntry(
@@ -841,6 +881,18 @@ def refusal_number(app_id: str) -> str:
 
 
 def refuse(
+    ctx: IntakeContext,
+    app_id: str,
+    decision: ReviewDecision,
+    head: HeadDecision,
+    now: dt.datetime,
+) -> ServiceResult:
+    """Reasoned refusal → sign → store → deliver; a repeat returns the first result."""
+    with unit_of_work():
+        return _refuse(ctx, app_id, decision, head, now)
+
+
+def _refuse(
     ctx: IntakeContext,
     app_id: str,
     decision: ReviewDecision,

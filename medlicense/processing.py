@@ -5,6 +5,10 @@ keep its original, judge it, and answer with a signed receipt in object
 storage.  Every write is keyed by the application id derived from the upload
 key, and the receipt and the "processed" marker are create-only writes, so a
 retry or a second run never produces a second receipt or overwrites a signed one.
+Inside a unit of work that has just created the package's claim
+(:func:`medlicense.register.claimed_here`) nothing of an earlier attempt can
+exist, so the run does not look for the marker, the receipt or earlier events
+before writing them; the create-only writes still decide.
 
 Object layout (artifacts bucket)::
 
@@ -38,7 +42,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from medlicense.errors import ObjectExists, PackageError, RulesError, SigningError
+from medlicense.errors import (
+    ObjectExists,
+    ObjectNotFound,
+    PackageError,
+    RulesError,
+    SigningError,
+)
 from medlicense.intake import check_package_bytes
 from medlicense.models import Outcome, PackageVerdict, ReceiptResult
 from medlicense.publish import emit
@@ -48,7 +58,7 @@ from signing.pki import CRL_PATH, TSA_PATH, PkiPaths, init_pki
 from signing.services import LocalPkiServices, services_url
 from signing.signer import PdfSigner
 from storage.client import ObjectStore
-from storage.events import EventType
+from storage.events import EventType, first_attempt
 from templates.models import ReceiptData
 from templates.render import Renderer
 
@@ -205,13 +215,27 @@ def claim_package(
 def process_package(
     ctx: IntakeContext, key: str, *, now: dt.datetime | None = None
 ) -> ReceiptResult:
+    from medlicense.register import claimed_here
+
     s = ctx.settings
     store = ctx.store
     app_id = application_id(key)
     marker = processed_key(app_id)
-    if store.exists(s.bucket_artifacts, marker):
-        return ReceiptResult.model_validate_json(store.get_bytes(s.bucket_artifacts, marker))
+    first = claimed_here(app_id)
+    if not first:
+        with contextlib.suppress(ObjectNotFound):
+            return ReceiptResult.model_validate_json(store.get_bytes(s.bucket_artifacts, marker))
 
+    with first_attempt(app_id) if first else contextlib.nullcontext():
+        return _process(ctx, key, app_id, now, first=first)
+
+
+def _process(
+    ctx: IntakeContext, key: str, app_id: str, now: dt.datetime | None, *, first: bool
+) -> ReceiptResult:
+    s = ctx.settings
+    store = ctx.store
+    marker = processed_key(app_id)
     data = store.get_bytes(s.bucket_uploads, key)
     file_name = PurePosixPath(key).name
     received = now or dt.datetime.now(dt.UTC)
@@ -253,7 +277,7 @@ def process_package(
     else:
         number = receipt_number(app_id)
         receipt_key = f"{base}/receipt-{number}.pdf"
-        if not store.exists(s.bucket_artifacts, receipt_key):
+        if first or not store.exists(s.bucket_artifacts, receipt_key):
             pdf = ctx.renderer.render_receipt(receipt_data(ctx, verdict, number, received))
             signed = ctx.sign(pdf, document_type="receipt", document_number=number)
             # A concurrent run may have stored its receipt first; that one stands.

@@ -21,12 +21,28 @@ Keys (artifacts bucket)::
     register/licenses/<number>/entry.json              a license as issued (LicenseEntry)
     register/licenses/<number>/replaced-by.json        set once by the re-issue replacing it
     register/licenses/<number>/duplicates/<n>.json     duplicates issued for it
+
+A unit of work (:func:`unit_of_work`: one intake job, one issue) records a
+step of an application without rebuilding ``record.json`` each time: the
+application is marked, and its view rebuilt once when the unit ends, whether
+it ends well or with an exception.  Outside a unit every write refreshes the
+view at once.  Inside one, the create-only objects above (all but claims,
+queue entries and ``record.json``; signed documents too) are fetched at most
+once (:func:`storage.client.create_only_reads`), and the unit knows which
+claims and number bindings it created itself: nothing of what they guard can
+have been done before, which spares looking for it (:func:`claimed_here`,
+:func:`bound_here`).  The create-only writes stay what makes a repeat safe; that
+knowledge only saves the look before them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterator
+import re
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import PurePosixPath
 from typing import TypeVar
 
@@ -45,10 +61,110 @@ from medlicense.records import (
     StepEvent,
 )
 from medlicense.settings import Settings
-from storage.client import ObjectStore
+from storage.client import ObjectStore, create_only_reads, remembered
 
 M = TypeVar("M", bound=BaseModel)
 JSON = "application/json"
+
+# Objects of the artifacts bucket that are written once and never changed or deleted.
+# Not claims (another run's may be taken over), queue entries (deleted), record.json
+# (rewritten), drafts (rewritten every round), uploaded documents (never read back).
+_CREATE_ONLY = re.compile(
+    r"applications/[^/]+/(?:application\.json|result\.json|events/[^/]+\.json"
+    r"|numbers/[^/]+\.json"
+    r"|(?:receipt|license|appendix|reissued|duplicate|refusal)-[^/]*\.pdf)"
+    r"|register/(?:numbers/[^/]+/\d+\.json"
+    r"|licenses/[^/]+/(?:entry|replaced-by)\.json|licenses/[^/]+/duplicates/\d+\.json)"
+)
+
+
+def is_create_only(key: str) -> bool:
+    return _CREATE_ONLY.fullmatch(key) is not None
+
+
+class UnitOfWork:
+    """What one unit of work knows: applications to refresh, claims and bindings it made."""
+
+    def __init__(self) -> None:
+        self._dirty: dict[str, Registry] = {}
+        self._claimed: set[str] = set()
+        self._bound: set[str] = set()
+        self._lock = threading.Lock()
+
+    def mark(self, registry: Registry, app_id: str) -> None:
+        with self._lock:
+            self._dirty.setdefault(app_id, registry)
+
+    def flush(self, *, cause: BaseException | None = None) -> None:
+        """Refresh ``record.json`` of every application marked so far, each once.
+
+        A refresh that fails is not tried again by this unit (the view lags
+        until the application's next step).  Without ``cause`` the first
+        failure is raised after all were tried; with it, failures become notes
+        on ``cause``, the exception the unit is already ending with.
+        """
+        with self._lock:
+            dirty, self._dirty = self._dirty, {}
+        first: Exception | None = None
+        for app_id, registry in dirty.items():
+            try:
+                registry.refresh_record(app_id)
+            except Exception as exc:
+                if cause is not None:
+                    cause.add_note(f"record.json of {app_id} not refreshed: {exc!r}")
+                elif first is None:
+                    first = exc
+        if first is not None:
+            raise first
+
+
+_unit: ContextVar[UnitOfWork | None] = ContextVar("medlicense_register_unit", default=None)
+
+
+@contextmanager
+def unit_of_work() -> Iterator[UnitOfWork]:
+    """One unit of work in this context (so this thread); a nested call joins the outer one.
+
+    Every ``Registry`` of the unit defers its ``record.json`` refreshes to the
+    end of the unit, and reads create-only objects once.  The refresh happens
+    when the block ends with an exception too, and never hides that exception.
+    """
+    unit = _unit.get()
+    if unit is not None:
+        yield unit
+        return
+    unit = UnitOfWork()
+    token = _unit.set(unit)
+    try:
+        with create_only_reads(lambda _bucket, key: is_create_only(key)):
+            try:
+                yield unit
+            except BaseException as exc:
+                unit.flush(cause=exc)
+                raise
+            unit.flush()
+    finally:
+        _unit.reset(token)
+
+
+def claimed_here(app_id: str) -> bool:
+    """This unit of work created the intake claim of ``app_id``: its intake starts now.
+
+    Claims are never deleted, and everything intake writes it writes after
+    claiming, so no earlier attempt has left anything of the application.
+    """
+    unit = _unit.get()
+    return unit is not None and app_id in unit._claimed
+
+
+def bound_here(app_id: str, binding: str) -> bool:
+    """This unit of work bound ``app_id`` to its ``binding`` number (see Registry.allocate).
+
+    Documents and events that carry the number come after the binding, and only
+    one run creates it, so none of them exists yet.
+    """
+    unit = _unit.get()
+    return unit is not None and f"{app_prefix(app_id)}/numbers/{binding}.json" in unit._bound
 
 
 # The provider's steps of item 6, in the order they happen.
@@ -106,7 +222,10 @@ class Registry:
         )
 
     def put_once(self, key: str, record: M) -> M:
-        """Create ``key`` with ``record``; if it exists, the stored record stands and is returned."""
+        """Create ``key`` with ``record``; if it exists, the stored record stands and is returned.
+
+        ``record`` itself comes back only when this call created the key.
+        """
         try:
             self.store.put_bytes(
                 self.bucket,
@@ -141,7 +260,11 @@ class Registry:
         taking it over is safe because every write after the claim is idempotent.
         """
         key = f"claims/{app_id}.json"
-        stored = self.put_once(key, IntakeClaim(owner=owner, at=now))
+        claim = IntakeClaim(owner=owner, at=now)
+        stored = self.put_once(key, claim)
+        unit = _unit.get()
+        if stored is claim and unit is not None:
+            unit._claimed.add(app_id)
         if stored.owner == owner:
             return True
         age = (now - stored.at).total_seconds()
@@ -181,17 +304,17 @@ class Registry:
     def record_event(self, app_id: str, event: StepEvent) -> StepEvent:
         """Store one step once; a repeated step keeps its first record (who and when)."""
         stored = self.put_once(f"{app_prefix(app_id)}/events/{event.key}.json", event)
-        self.refresh_record(app_id)
+        self._refresh_soon(app_id)
         return stored
 
-    def events(
-        self, app_id: str, known: dict[str, StepEvent] | None = None
-    ) -> list[StepEvent]:
+    def events(self, app_id: str, known: dict[str, StepEvent] | None = None) -> list[StepEvent]:
         """Every step of ``app_id``; ``known`` events (by key) are not read again: each
         is written once and never changes."""
-        known = known or {}
+        return self._events(self.keys(f"{app_prefix(app_id)}/events/"), known or {})
+
+    def _events(self, keys: Iterable[str], known: dict[str, StepEvent]) -> list[StepEvent]:
         out = []
-        for key in self.keys(f"{app_prefix(app_id)}/events/"):
+        for key in keys:
             event = known.get(PurePosixPath(key).stem) or self.read(key, StepEvent)
             if event is not None:
                 out.append(event)
@@ -203,21 +326,48 @@ class Registry:
 
     def save_result(self, result: ServiceResult) -> ServiceResult:
         stored = self.put_once(f"{app_prefix(result.app_id)}/result.json", result)
-        self.refresh_record(result.app_id)
+        self._refresh_soon(result.app_id)
         return stored
+
+    def _refresh_soon(self, app_id: str) -> None:
+        unit = _unit.get()
+        if unit is None:
+            self.refresh_record(app_id)
+        else:
+            unit.mark(self, app_id)
 
     def refresh_record(self, app_id: str) -> ApplicationRecord:
         """Rebuild ``record.json`` from the immutable objects (the view may lag, never lie).
 
-        Events and documents are create-only, so what the previous view already
-        holds of them is taken from it; only new ones are read.  That keeps a
-        refresh at a handful of requests however long the history grows.
+        One listing of the application names its events and documents.  Events
+        and documents are create-only, so what is already known of them is not
+        read again: events this unit of work read or wrote, digests of documents
+        this store wrote, and else what the previous view holds, read only when
+        something is not known otherwise.  That keeps a refresh at a handful of
+        requests however long the history grows.
         """
         app = self.application(app_id)
-        prior = self.record(app_id)
-        history = tuple(
-            self.events(app_id, known={e.key: e for e in prior.history} if prior else None)
-        )
+        prefix = f"{app_prefix(app_id)}/"
+        listed = list(self.keys(prefix))
+        event_keys = [k for k in listed if k.startswith(f"{prefix}events/")]
+        doc_keys = [k for k in listed if _is_document(k[len(prefix) :])]
+        known_events: dict[str, StepEvent] = {}
+        for key in event_keys:
+            data = remembered(self.bucket, key)
+            if data is not None:
+                event = StepEvent.model_validate_json(data)
+                known_events[event.key] = event
+        known_digests = {
+            k: d for k in doc_keys if (d := self.store.digests.get(self.bucket, k)) is not None
+        }
+        if len(known_events) < len(event_keys) or len(known_digests) < len(doc_keys):
+            prior = self.record(app_id)
+            if prior is not None:
+                for event in prior.history:
+                    known_events.setdefault(event.key, event)
+                for doc in prior.documents:
+                    known_digests.setdefault(doc.key, doc.sha256)
+        history = tuple(self._events(event_keys, known_events))
         result = self.result(app_id)
         state = history[-1].state if history else AppState.ACCEPTED
         review = next((e for e in reversed(history) if e.step == "provider.review"), None)
@@ -231,11 +381,7 @@ class Registry:
             result_keys=result.documents if result else (),
             history=history,
             findings=app.verdict.findings,
-            documents=tuple(
-                self.document_digests(
-                    app_id, known={d.key: d.sha256 for d in prior.documents} if prior else None
-                )
-            ),
+            documents=tuple(self._digests(doc_keys, known_digests)),
         )
         self.put(f"{app_prefix(app_id)}/record.json", record)
         return record
@@ -244,14 +390,19 @@ class Registry:
         self, app_id: str, known: dict[str, str] | None = None
     ) -> Iterator[DocumentDigest]:
         """SHA-256 of each document received (package, its files) and produced (PDFs)."""
-        known = known or {}
         prefix = f"{app_prefix(app_id)}/"
-        for key in self.keys(prefix):
-            rest = key[len(prefix) :]
-            if rest.startswith(("package/", "documents/")) or rest.endswith(".pdf"):
-                digest = known.get(key) or self.store.stat(self.bucket, key).get("sha256")
-                if digest:
-                    yield DocumentDigest(key=key, sha256=digest)
+        keys = [k for k in self.keys(prefix) if _is_document(k[len(prefix) :])]
+        return self._digests(keys, known or {})
+
+    def _digests(self, keys: Iterable[str], known: dict[str, str]) -> Iterator[DocumentDigest]:
+        for key in keys:
+            digest = (
+                known.get(key)
+                or self.store.digests.get(self.bucket, key)
+                or self.store.stat(self.bucket, key).get("sha256")
+            )
+            if digest:
+                yield DocumentDigest(key=key, sha256=digest)
 
     def record(self, app_id: str) -> ApplicationRecord | None:
         return self.read(f"{app_prefix(app_id)}/record.json", ApplicationRecord)
@@ -284,22 +435,36 @@ class Registry:
         held = self.read(bound_key, NumberClaim)
         if held is not None:
             return held
+        bound = self._bind(bound_key, scope, app_id, fmt, now, binding=binding)
+        unit = _unit.get()
+        if unit is not None and bound.created:
+            unit._bound.add(bound_key)
+        return bound.claim
+
+    def _bind(
+        self,
+        bound_key: str,
+        scope: str,
+        app_id: str,
+        fmt: Callable[[str, int], str],
+        now: dt.datetime,
+        *,
+        binding: str,
+    ) -> _Bound:
         attempt_key = f"{app_prefix(app_id)}/numbers/{binding}.attempt.json"
-        attempt = self.read(attempt_key, _Attempt)
-        if attempt is not None:
-            scope = attempt.scope
         prefix = f"register/numbers/{_scope_name(scope)}/"
         taken = sorted(int(PurePosixPath(k).stem) for k in self.keys(prefix))
         last = taken[-1] if taken else 0
-        if attempt is None:
-            attempt = self.put_once(attempt_key, _Attempt(scope=scope, from_seq=last + 1, at=now))
-            if attempt.scope != scope:  # a concurrent run of this application started first
-                return self.allocate(attempt.scope, app_id, fmt, now, binding=binding)
+        # Not looked for first: the create-only write hands back the marker an earlier
+        # or concurrent run of this application left, which is rare, and its scope.
+        attempt = self.put_once(attempt_key, _Attempt(scope=scope, from_seq=last + 1, at=now))
+        if attempt.scope != scope:  # that run began in another scope (year): it stands
+            return _Bound(self.allocate(attempt.scope, app_id, fmt, now, binding=binding))
         for seq in taken:
             if seq >= attempt.from_seq:
                 claim = self.read(f"{prefix}{seq:06d}.json", NumberClaim)
                 if claim is not None and claim.app_id == app_id:
-                    return self.put_once(bound_key, claim)
+                    return _Bound.of(claim, self.put_once(bound_key, claim))
         seq = last + 1
         while True:
             claim = NumberClaim(
@@ -307,7 +472,7 @@ class Registry:
             )
             stored = self.put_once(f"{prefix}{seq:06d}.json", claim)
             if stored.app_id == app_id:
-                return self.put_once(bound_key, stored)
+                return _Bound.of(stored, self.put_once(bound_key, stored))
             seq += 1
 
     def claims(self, scope: str) -> list[NumberClaim]:
@@ -362,4 +527,32 @@ class _Attempt(BaseModel):
     at: dt.datetime
 
 
-__all__ = ["IntakeClaim", "QueuedReview", "Registry", "StorageError", "app_prefix"]
+class _Bound:
+    """A binding's number, and whether this call created the binding."""
+
+    def __init__(self, claim: NumberClaim, *, created: bool = False) -> None:
+        self.claim = claim
+        self.created = created
+
+    @classmethod
+    def of(cls, offered: NumberClaim, stored: NumberClaim) -> _Bound:
+        return cls(stored, created=stored is offered)
+
+
+def _is_document(rest: str) -> bool:
+    """Received (the package, its files) or produced (PDFs), relative to the application."""
+    return rest.startswith(("package/", "documents/")) or rest.endswith(".pdf")
+
+
+__all__ = [
+    "IntakeClaim",
+    "QueuedReview",
+    "Registry",
+    "StorageError",
+    "UnitOfWork",
+    "app_prefix",
+    "bound_here",
+    "claimed_here",
+    "is_create_only",
+    "unit_of_work",
+]

@@ -17,6 +17,16 @@ published licenses and the event log*):
 * the downstream systems' (``downstream_access_key``): list and read the
   published bucket, nothing else.
 
+Requests are what the S3 server's CPU goes to, so the client avoids two kinds
+it can answer itself.  A store remembers the SHA-256 of what it last wrote
+successfully under each key (:attr:`ObjectStore.digests`, bounded), so a view
+listing document digests needs no ``stat`` of documents written by the same
+process.  And inside :func:`create_only_reads` (one unit of work, one thread)
+objects the caller names as create-only (written once, never changed or
+deleted) are fetched at most once: their bytes, read or written, are kept
+until the block ends.  Neither ever answers "absent": a missing object is
+asked for again, since someone may create it in the meantime.
+
 Buckets are created by an administrator, not by the pipeline.  On the local
 SeaweedFS that is an identity of its own whose generated credentials are kept
 in ``<data_dir>/seaweedfs/admin.json``; elsewhere the operator creates them.
@@ -28,7 +38,11 @@ import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Iterator, Mapping
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
@@ -94,6 +108,86 @@ def _minio(settings: Settings, access_key: str, secret_key: SecretStr) -> Minio:
     )
 
 
+class WrittenDigests:
+    """SHA-256 of the objects a store itself last wrote, newest ``limit`` keys.
+
+    Only a write that the server acknowledged is remembered; a write that failed
+    in any way (refused, timed out, unknown outcome) forgets the key, since the
+    object may now hold anything.  What another writer puts under a key later is
+    not seen, so this answers only for objects nobody rewrites (documents).
+    """
+
+    def __init__(self, limit: int = 4096) -> None:
+        self.limit = limit
+        self._digests: OrderedDict[tuple[str, str], str] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, bucket: str, key: str) -> str | None:
+        with self._lock:
+            return self._digests.get((bucket, key))
+
+    def remember(self, bucket: str, key: str, digest: str) -> None:
+        with self._lock:
+            self._digests[(bucket, key)] = digest
+            self._digests.move_to_end((bucket, key))
+            while len(self._digests) > self.limit:
+                self._digests.popitem(last=False)
+
+    def forget(self, bucket: str, key: str) -> None:
+        with self._lock:
+            self._digests.pop((bucket, key), None)
+
+
+class _CreateOnlyMemo:
+    def __init__(self, create_only: Callable[[str, str], bool]) -> None:
+        self.create_only = create_only
+        self.objects: dict[tuple[str, str], bytes] = {}
+        # A context may be copied into another thread (a task runner does that).
+        self.lock = threading.Lock()
+
+
+_memo: ContextVar[_CreateOnlyMemo | None] = ContextVar("storage_create_only_memo", default=None)
+
+
+@contextmanager
+def create_only_reads(create_only: Callable[[str, str], bool]) -> Iterator[None]:
+    """Within the block, fetch each object ``create_only(bucket, key)`` names at most once.
+
+    For objects written once and never changed or deleted: what was read, or
+    written successfully, is served from memory until the block ends.  Scoped
+    to the current context (so to one thread, and to one unit of work); a nested
+    block keeps the outer one's memory.
+    """
+    if _memo.get() is not None:
+        yield
+        return
+    token = _memo.set(_CreateOnlyMemo(create_only))
+    try:
+        yield
+    finally:
+        _memo.reset(token)
+
+
+def remembered(bucket: str, key: str) -> bytes | None:
+    """The bytes of a create-only object already read or written in this block, if any."""
+    memo = _memo.get()
+    if memo is None:
+        return None
+    with memo.lock:
+        return memo.objects.get((bucket, key))
+
+
+def _memorise(bucket: str, key: str, data: bytes | None) -> None:
+    memo = _memo.get()
+    if memo is None or not memo.create_only(bucket, key):
+        return
+    with memo.lock:
+        if data is None:
+            memo.objects.pop((bucket, key), None)
+        else:
+            memo.objects[(bucket, key)] = data
+
+
 class ObjectStore:
     """Reads and writes with one identity (``client``).
 
@@ -112,6 +206,7 @@ class ObjectStore:
         self.client = client
         self.writers = dict(writers or {})
         self.admin = admin
+        self.digests = WrittenDigests()
 
     @classmethod
     def from_settings(cls, settings: Settings, *, downstream: bool = False) -> ObjectStore:
@@ -218,6 +313,25 @@ class ObjectStore:
         """
         digest = sha256_hex(data)
         meta: dict[str, str | list[str] | tuple[str]] = {SHA256_META: digest, **(metadata or {})}
+        # Until the server says the write is done, what the key holds is unknown.
+        self.digests.forget(bucket, key)
+        _memorise(bucket, key, None)
+        self._put(bucket, key, data, content_type, meta, if_absent=if_absent, if_match=if_match)
+        self.digests.remember(bucket, key, digest)
+        _memorise(bucket, key, data)
+        return StoredObject(bucket=bucket, key=key, sha256=digest, size=len(data))
+
+    def _put(
+        self,
+        bucket: str,
+        key: str,
+        data: bytes,
+        content_type: str,
+        meta: dict[str, str | list[str] | tuple[str]],
+        *,
+        if_absent: bool,
+        if_match: str | None,
+    ) -> None:
         client = self.writer(bucket)
         with _mapped(bucket, key):
             if if_absent or if_match is not None:
@@ -249,10 +363,16 @@ class ObjectStore:
                     content_type=content_type,
                     metadata=meta,
                 )
-        return StoredObject(bucket=bucket, key=key, sha256=digest, size=len(data))
 
     def get_bytes(self, bucket: str, key: str, *, verify: bool = True) -> bytes:
-        return self.get_with_etag(bucket, key, verify=verify)[0]
+        """The object's bytes; a create-only object inside :func:`create_only_reads` once."""
+        known = remembered(bucket, key)
+        if known is not None:
+            return known
+        data = self.get_with_etag(bucket, key, verify=verify)[0]
+        if verify:
+            _memorise(bucket, key, data)
+        return data
 
     def get_with_etag(self, bucket: str, key: str, *, verify: bool = True) -> tuple[bytes, str]:
         """The object's bytes and the ETag that names this version for ``put_bytes(if_match=)``."""

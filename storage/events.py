@@ -10,6 +10,15 @@ Delivery is at least once with a stable ``id`` per event (derived from what it
 records, e.g. type and application id): a retry after a crash between the two
 writes of :meth:`EventLog.append` may repeat an event under a new ``seq``, never
 lose one, and a consumer drops repeats by ``id``.
+
+The second write is the index, ``events-index/<id>``, create-only: a repeated
+append finds the first event there and returns it instead of appending again.
+A writer that knows no event of an application can be in the log yet (its
+work on the application has just begun: it created the claim on it) says so
+with :func:`first_attempt`, and its appends do not look the index up.  Should
+that knowledge be wrong, the event is appended again under a new ``seq``,
+which is the repeat the contract above already allows; the index still names
+the first.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ import datetime as dt
 import hashlib
 import threading
 from collections.abc import Iterator
+from contextvars import ContextVar
 from enum import StrEnum
 from typing import Any
 
@@ -63,6 +73,27 @@ def seq_key(seq: int) -> str:
     return f"{PREFIX}{seq:0{SEQ_WIDTH}d}.json"
 
 
+_first_attempts: ContextVar[frozenset[str]] = ContextVar(
+    "storage_events_first_attempts", default=frozenset()
+)
+
+
+@contextlib.contextmanager
+def first_attempt(application_id: str) -> Iterator[None]:
+    """Appends in this block (this context, so this thread) are the first of any event of
+    ``application_id``: none looks for an earlier copy in the index.
+
+    Only for a caller that can tell, e.g. because it has just created the claim
+    under which every event of the application is appended; see the module
+    docstring for what a wrong claim costs.
+    """
+    token = _first_attempts.set(_first_attempts.get() | {application_id})
+    try:
+        yield
+    finally:
+        _first_attempts.reset(token)
+
+
 class EventLog:
     def __init__(self, store: ObjectStore, bucket: str) -> None:
         self.store = store
@@ -89,11 +120,13 @@ class EventLog:
         data: dict[str, Any] | None = None,
         at: dt.datetime | None = None,
     ) -> Event:
-        """Record an event once; a second append of the same event returns the first."""
+        """Record an event once; a second append of the same event returns the first
+        (unless inside :func:`first_attempt` of the application)."""
         ident = event_id(type_, application_id, license_number)
         index_key = f"{INDEX_PREFIX}{ident}"
-        with contextlib.suppress(ObjectNotFound):
-            return Event.model_validate_json(self.store.get_bytes(self.bucket, index_key))
+        if application_id not in _first_attempts.get():
+            with contextlib.suppress(ObjectNotFound):
+                return Event.model_validate_json(self.store.get_bytes(self.bucket, index_key))
         with self._lock:
             seq = self.last_seq() + 1
             while True:

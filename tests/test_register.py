@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from medlicense.errors import ObjectExists
+from medlicense.errors import ObjectExists, StorageUnavailable
 from medlicense.models import ApplicationRequest, Outcome, PackageVerdict
 from medlicense.processing import IntakeContext
 from medlicense.records import (
@@ -84,6 +84,27 @@ def test_a_repeat_in_a_new_year_keeps_the_first_scope(registry: Registry) -> Non
     first = registry.allocate(year, f"{year}-app", _fmt, NOW, binding="license")
     later = registry.allocate(f"{year}-next", f"{year}-app", _fmt, NOW, binding="license")
     assert later == first
+
+
+def test_a_repeat_in_a_new_year_after_a_crash_before_claiming_keeps_the_first_scope(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    year = f"y-{uuid.uuid4().hex[:6]}"
+    app = f"{year}-app"
+    original_put_once = Registry.put_once
+
+    def crash_on_claim(self: Registry, key: str, record):  # type: ignore[no-untyped-def]
+        if key.startswith("register/numbers/"):
+            raise RuntimeError("killed after the attempt marker, before claiming")
+        return original_put_once(self, key, record)
+
+    monkeypatch.setattr(Registry, "put_once", crash_on_claim)
+    with pytest.raises(RuntimeError):
+        registry.allocate(year, app, _fmt, NOW, binding="license")
+    monkeypatch.setattr(Registry, "put_once", original_put_once)
+    held = registry.allocate(f"{year}-next", app, _fmt, NOW, binding="license")
+    assert (held.scope, held.seq) == (year, 1)
+    assert registry.claims(f"{year}-next") == []
 
 
 def test_intake_claims_exclude_other_runs_until_stale(registry: Registry) -> None:
@@ -263,3 +284,130 @@ def test_a_record_refresh_reads_only_what_is_new(
     assert record is not None
     assert "review-1" in {e.key for e in record.history}
     assert len(record.history) == 6  # assign, four notes, the decision
+
+
+def _step(key: str, at: dt.datetime) -> StepEvent:
+    return StepEvent(
+        key=key, step="provider.review", actor="Жақсылықов Б. Т.", at=at, state=AppState.IN_REVIEW
+    )
+
+
+def _record_writes(ctx: IntakeContext, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    written: list[str] = []
+    original = ctx.store.put_bytes
+
+    def spy(bucket: str, key: str, data: bytes, **kwargs: object) -> object:
+        if key.endswith("/record.json"):
+            written.append(key)
+        return original(bucket, key, data, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ctx.store, "put_bytes", spy)
+    return written
+
+
+def test_a_unit_of_work_rebuilds_the_record_once_at_its_end(
+    ctx: IntakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from medlicense.register import unit_of_work
+
+    app = _accepted(ctx, NOW)
+    written = _record_writes(ctx, monkeypatch)
+    # Registries made ad hoc, as the steps do, all belong to the unit.
+    with unit_of_work():
+        for n in range(3):
+            Registry(ctx.store, ctx.settings).record_event(
+                app.app_id, _step(f"note-{n}", NOW + dt.timedelta(minutes=n))
+            )
+        with unit_of_work():  # a nested unit is part of the outer one
+            Registry(ctx.store, ctx.settings).record_event(
+                app.app_id, _step("note-3", NOW + dt.timedelta(minutes=3))
+            )
+        assert written == []
+        assert Registry(ctx.store, ctx.settings).record(app.app_id) is None
+    assert written == [f"applications/{app.app_id}/record.json"]
+    record = Registry(ctx.store, ctx.settings).record(app.app_id)
+    assert record is not None
+    assert [e.key for e in record.history] == ["note-0", "note-1", "note-2", "note-3"]
+    # Outside a unit, each step refreshes at once, as before.
+    Registry(ctx.store, ctx.settings).record_event(
+        app.app_id, _step("note-4", NOW + dt.timedelta(minutes=4))
+    )
+    assert len(written) == 2
+
+
+def test_a_unit_that_fails_still_rebuilds_the_record_and_keeps_its_exception(
+    ctx: IntakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from medlicense.register import unit_of_work
+
+    app = _accepted(ctx, NOW)
+    registry = Registry(ctx.store, ctx.settings)
+    with pytest.raises(RuntimeError, match="step failed"), unit_of_work():
+        registry.record_event(app.app_id, _step("done", NOW))
+        raise RuntimeError("step failed")
+    record = registry.record(app.app_id)
+    assert record is not None and [e.key for e in record.history] == ["done"]
+
+    # A refresh that fails too does not hide why the unit failed.
+    other = _accepted(ctx, NOW)
+
+    def no_refresh(self: Registry, app_id: str) -> None:
+        raise StorageUnavailable("down")
+
+    with pytest.raises(RuntimeError, match="step failed") as failed, unit_of_work():
+        registry.record_event(other.app_id, _step("done", NOW))
+        monkeypatch.setattr(Registry, "refresh_record", no_refresh)
+        raise RuntimeError("step failed")
+    assert any(other.app_id in note for note in failed.value.__notes__)
+
+
+def test_a_unit_reads_create_only_records_once_and_never_remembers_absence(
+    ctx: IntakeContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from medlicense.register import unit_of_work
+
+    app = _accepted(ctx, NOW)
+    registry = Registry(ctx.store, ctx.settings)
+    registry.record_event(app.app_id, _step("done", NOW))
+    registry.enqueue_review(app.app_id, NOW)
+    fetched: list[str] = []
+    original = ctx.store.get_with_etag
+
+    def counting(bucket: str, key: str, **kwargs: bool) -> tuple[bytes, str]:
+        fetched.append(key.removeprefix(f"applications/{app.app_id}/"))
+        return original(bucket, key, **kwargs)
+
+    monkeypatch.setattr(ctx.store, "get_with_etag", counting)
+    queued = f"queue/review/{app.app_id}.json"
+    with unit_of_work():
+        for _ in range(2):
+            assert registry.application(app.app_id) == app
+            assert registry.event(app.app_id, "done") is not None
+            assert registry.result(app.app_id) is None
+            assert registry.record(app.app_id) is not None
+            assert registry.queued_review(app.app_id) is not None
+    # Once: what never changes.  Every time: what is absent, rewritten or deleted.
+    assert fetched == [
+        "application.json",
+        "events/done.json",
+        *(["result.json", "record.json", queued] * 2),
+    ]
+
+
+def test_a_unit_knows_the_claims_and_bindings_it_created(registry: Registry) -> None:
+    from medlicense.register import bound_here, claimed_here, unit_of_work
+
+    scope = f"t-{uuid.uuid4().hex[:8]}"
+    app, other = f"{scope}-app", f"{scope}-other"
+    assert registry.claim_package(other, "run-b", NOW)
+    with unit_of_work():
+        assert registry.claim_package(app, "run-a", NOW) and claimed_here(app)
+        assert registry.claim_package(other, "run-b", NOW) and not claimed_here(other)
+        registry.allocate(scope, app, _fmt, NOW, binding="license")
+        assert bound_here(app, "license") and not bound_here(app, "duplicate")
+    assert not claimed_here(app) and not bound_here(app, "license")
+    with unit_of_work():
+        # A repeat holds the same claim and number, but made neither.
+        assert registry.claim_package(app, "run-a", NOW) and not claimed_here(app)
+        registry.allocate(scope, app, _fmt, NOW, binding="license")
+        assert not bound_here(app, "license")

@@ -9,7 +9,7 @@ import pytest
 
 from medlicense.settings import Settings
 from storage.client import ObjectStore
-from storage.events import EventLog, EventType
+from storage.events import INDEX_PREFIX, EventLog, EventType, event_id, first_attempt
 
 
 @pytest.fixture
@@ -70,9 +70,47 @@ def test_emitting_reads_only_the_tail_of_a_long_log(
 
     def spy(bucket: str, prefix: str, **kwargs: str | None) -> object:
         listed.append(kwargs.get("start_after"))
-        return original(bucket, prefix, **kwargs)  # type: ignore[arg-type]
+        return original(bucket, prefix, **kwargs)
 
     monkeypatch.setattr(store, "list_keys", spy)
     second = emit(store, s3_server, EventType.APPLICATION_RECEIVED, f"app-{uuid.uuid4().hex[:16]}")
     assert second.seq > first.seq
     assert listed and None not in listed, "the whole log was listed again"
+
+
+def _index_reads(log: EventLog, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    reads: list[str] = []
+    original = log.store.get_bytes
+
+    def spy(bucket: str, key: str, **kwargs: bool) -> bytes:
+        if key.startswith(INDEX_PREFIX):
+            reads.append(key)
+        return original(bucket, key, **kwargs)
+
+    monkeypatch.setattr(log.store, "get_bytes", spy)
+    return reads
+
+
+def test_a_first_attempt_does_not_look_for_an_earlier_copy_and_a_retry_finds_it(
+    log: EventLog, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = _index_reads(log, monkeypatch)
+    with first_attempt("app-new"):
+        first = log.append(EventType.APPLICATION_RECEIVED, "app-new")
+        # Only the application named is concerned.
+        log.append(EventType.APPLICATION_RECEIVED, "app-other")
+    assert reads == [f"{INDEX_PREFIX}{event_id(EventType.APPLICATION_RECEIVED, 'app-other')}"]
+    # A retry (no longer a first attempt) returns the event the first attempt indexed.
+    assert log.append(EventType.APPLICATION_RECEIVED, "app-new") == first
+    assert [e.application_id for e in log.since(0)] == ["app-new", "app-other"]
+
+
+def test_a_mistaken_first_attempt_repeats_an_event_and_loses_none(log: EventLog) -> None:
+    """What the contract allows: a repeat under a new seq with the same id, the index
+    still naming the first."""
+    first = log.append(EventType.APPLICATION_ACCEPTED, "app-3")
+    with first_attempt("app-3"):
+        repeat = log.append(EventType.APPLICATION_ACCEPTED, "app-3")
+    assert repeat.seq > first.seq and repeat.id == first.id
+    assert [e.id for e in log.since(0)] == [first.id, first.id]
+    assert log.append(EventType.APPLICATION_ACCEPTED, "app-3") == first

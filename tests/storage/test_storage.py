@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import uuid
 
 import pytest
 
@@ -14,7 +15,7 @@ from medlicense.errors import (
     StorageUnavailable,
 )
 from medlicense.settings import Settings
-from storage.client import ObjectStore
+from storage.client import ObjectStore, WrittenDigests, create_only_reads
 from storage.server import SeaweedServer
 
 
@@ -93,3 +94,60 @@ def test_server_binds_loopback_only_and_data_survives_restart(s3_server: Setting
     assert not server.status().healthy
     server.up()
     assert store.get_bytes(s3_server.bucket_artifacts, "t/durable") == b"kept"
+
+
+def test_a_store_remembers_the_digest_of_what_it_wrote_and_nothing_else(
+    store: ObjectStore, s3_server: Settings
+) -> None:
+    bucket = s3_server.bucket_artifacts
+    key = f"t/digest-{uuid.uuid4().hex[:8]}.pdf"
+    stored = store.put_bytes(bucket, key, b"first", if_absent=True)
+    assert store.digests.get(bucket, key) == stored.sha256
+    # A refused write leaves the key to whoever holds it: not known any more.
+    with pytest.raises(ObjectExists):
+        store.put_bytes(bucket, key, b"second", if_absent=True)
+    assert store.digests.get(bucket, key) is None
+    # Another store (another process) knows only its own writes.
+    other = ObjectStore.from_settings(s3_server)
+    assert other.digests.get(bucket, key) is None
+
+
+def test_remembered_digests_are_bounded() -> None:
+    digests = WrittenDigests(limit=2)
+    for name in ("a", "b", "c"):
+        digests.remember("bucket", name, name * 64)
+    assert digests.get("bucket", "a") is None
+    assert digests.get("bucket", "c") == "c" * 64
+
+
+def test_create_only_objects_are_fetched_once_inside_the_block(
+    store: ObjectStore, s3_server: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bucket = s3_server.bucket_artifacts
+    run = uuid.uuid4().hex[:8]
+    written, read, mutable = (f"t/{run}/once-written", f"t/{run}/once-read", f"t/{run}/mutable")
+    store.put_bytes(bucket, read, b"read")
+    store.put_bytes(bucket, mutable, b"v1")
+    fetched: list[str] = []
+    original = store.client.get_object
+
+    def counting(bucket_name: str, object_name: str, *args: object, **kwargs: object) -> object:
+        fetched.append(object_name)
+        return original(bucket_name, object_name, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(store.client, "get_object", counting)
+    with create_only_reads(lambda _bucket, key: "/once-" in key):
+        store.put_bytes(bucket, written, b"written", if_absent=True)
+        assert store.get_bytes(bucket, written) == b"written"
+        assert store.get_bytes(bucket, read) == b"read"
+        assert store.get_bytes(bucket, read) == b"read"
+        assert store.get_bytes(bucket, mutable) == b"v1"
+        store.put_bytes(bucket, mutable, b"v2")
+        assert store.get_bytes(bucket, mutable) == b"v2"
+        # Absence is never remembered: someone may create the object meanwhile.
+        for _ in range(2):
+            with pytest.raises(ObjectNotFound):
+                store.get_bytes(bucket, f"t/{run}/once-absent")
+    assert fetched == [read, mutable, mutable, f"t/{run}/once-absent", f"t/{run}/once-absent"]
+    store.get_bytes(bucket, read)
+    assert fetched[-1] == read, "the memory outlived its block"
