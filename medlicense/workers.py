@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from medlicense.errors import MedLicenseError
+from medlicense.memory import release_free_memory
 from medlicense.models import Outcome, ReceiptResult
 from medlicense.processing import (
     IntakeContext,
@@ -99,6 +100,15 @@ class PackageOutcome(BaseModel):
 
 
 def _package_job(key: str, owner: str) -> PackageOutcome | None:
+    try:
+        return _handle_package(key, owner)
+    finally:
+        # A render or a large package leaves the heap at its high-water mark; over a
+        # batch a worker otherwise settles at its worst job (see medlicense.memory).
+        release_free_memory()
+
+
+def _handle_package(key: str, owner: str) -> PackageOutcome | None:
     from medlicense.autoreview import auto_review, can_auto_review
     from medlicense.register import unit_of_work
 
