@@ -70,6 +70,10 @@ def _package_run_name() -> str:
     retries=3,
     retry_delay_seconds=RETRY_DELAYS,
     retry_condition_fn=retry_transient,
+    # Nothing resumes from this result (a re-run finds each package's processed
+    # marker in storage), so it is neither written to disk nor keyed by a hash of
+    # the inputs and the task's source, which the serving process did per package.
+    persist_result=False,
 )
 def process_package_task(key: str, owner: str) -> PackageOutcome | None:
     # One task run per package, the auto decision included: each task run costs the
