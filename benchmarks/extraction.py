@@ -10,8 +10,8 @@ classifies the pages with each text, and prints per engine: seconds per page
 for the text layer, and the share of documents whose kind *and* page range
 match the truth.  Image-only pages are OCR'd once and the same OCR text is
 given to both engines, so the comparison is about the text layer only; it is
-reported separately as "scanned".  Also prints the cost of pdfplumber table
-extraction on the kinds that use it, and of one round trip to the guarded
+reported separately as "scanned".  Also prints the cost of table reading (pdfplumber and
+the reader's pdfium-based finder) on the kinds that use it, and of one round trip to the guarded
 reader process.
 """
 
@@ -32,6 +32,7 @@ from extractors.fields import TABLE_KINDS, plumber_tables
 from extractors.ocr import ocr_pages
 from extractors.pdf import _pdfium_text, _plumber_text, sniff_pdf
 from extractors.reader import read_file
+from extractors.tables import read_tables
 from medlicense.errors import DocumentError
 from medlicense.samples import Truth, generate_packages
 
@@ -62,6 +63,7 @@ def main() -> None:
     correct: dict[tuple[str, str], int] = defaultdict(int)
     total: dict[str, int] = defaultdict(int)
     table_seconds = 0.0
+    fast_table_seconds = 0.0
     table_pages = 0
     for name, expected in truth.items():
         files = _pdfs(folder / name)
@@ -93,9 +95,13 @@ def main() -> None:
             for doc in docs:
                 if doc.kind in TABLE_KINDS and not doc.scanned and doc.page_range:
                     first, last = doc.page_range
+                    span = list(range(first, last + 1))
                     t0 = time.perf_counter()
-                    plumber_tables(data, list(range(first, last + 1)))
+                    plumber_tables(data, span)
                     table_seconds += time.perf_counter() - t0
+                    t0 = time.perf_counter()
+                    read_tables(data, span)
+                    fast_table_seconds += time.perf_counter() - t0
                     table_pages += last - first + 1
 
     print(f"packages: {len(truth)}  documents: text {total['text']}, scanned {total['scanned']}")
@@ -111,7 +117,9 @@ def main() -> None:
         )
     print(
         f"pdfplumber tables on {', '.join(sorted(TABLE_KINDS))}: "
-        f"{1000 * table_seconds / max(table_pages, 1):.1f} ms/page ({table_pages} pages)"
+        f"{1000 * table_seconds / max(table_pages, 1):.1f} ms/page ({table_pages} pages); "
+        f"the reader's pdfium-based tables: "
+        f"{1000 * fast_table_seconds / max(table_pages, 1):.1f} ms/page"
     )
     # Guarded reader: the first call starts the worker, the rest are round trips.
     sample = next(iter(_pdfs(folder / next(iter(truth))).values()), b"") if len(truth) else b""

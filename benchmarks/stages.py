@@ -17,6 +17,7 @@ from extractors.fields import TABLE_KINDS, extract_fields, plumber_tables
 from extractors.ocr import ocr_pages
 from extractors.package import open_package
 from extractors.pdf import _pdfium_text, _plumber_text, sniff_pdf
+from extractors.tables import read_tables
 from medlicense.errors import DocumentError, PackageError
 from medlicense.processing import IntakeContext
 from templates.render import Renderer
@@ -68,8 +69,9 @@ class ReadingResult:
 
 
 def reading_stages(packages: Sequence[tuple[str, bytes]]) -> ReadingResult:
-    """Open and split, classify and extract, on the fast path (pypdfium2 text, tables only
-    where the kind needs them) and with pdfplumber everywhere, on the same files."""
+    """Open and split, classify and extract, on the fast path (pypdfium2 text, tables read
+    from pdfium's objects only where the kind needs them) and with pdfplumber everywhere
+    (text and tables), on the same files."""
     clock = _Clock()
     plumber = 0.0
     for name, data in packages:
@@ -95,7 +97,7 @@ def reading_stages(packages: Sequence[tuple[str, bytes]]) -> ReadingResult:
             for seg in segments:
                 pages = list(range(seg.first_page, seg.last_page + 1))
                 text = "\n".join(texts[p - 1] for p in pages)
-                tables = plumber_tables(file.data, pages) if seg.kind in TABLE_KINDS else []
+                tables = read_tables(file.data, pages) if seg.kind in TABLE_KINDS else []
                 extract_fields(seg.kind, text, tables=tables)
             clock.add("extract fields", time.perf_counter() - t0, len(segments))
             # The alternative: pdfplumber for the text layer and tables on every document.

@@ -9,13 +9,14 @@ fields in three layouts:
   a line that starts with a known label holds that field, and for fields that
   may wrap the following lines are appended until the next label, a numbered
   heading or a stop phrase;
-* ruled *tables* — pdfplumber, only for the kinds whose values sit in table
-  cells that wrap independently (application, payment, qualification form):
-  there reading order interleaves a wrapped label with its neighbour's value,
-  and only the cell geometry tells them apart.  pdfplumber's table finder
-  costs 76-90 ms a page against ~2 ms for pdfium's text
-  (``benchmarks/extraction.py``), so it is not used for anything else, and
-  pages without a single vector path (no ruling possible) are skipped.
+* ruled *tables* — only for the kinds whose values sit in table cells that
+  wrap independently (application, payment, qualification form): there
+  reading order interleaves a wrapped label with its neighbour's value, and
+  only the cell geometry tells them apart.  The reader takes them from
+  :mod:`extractors.tables` (pdfplumber's table finder run on pdfium's ruling
+  and glyph boxes, 5-6 ms a ruled page); :func:`plumber_tables` is pdfplumber
+  itself (40-45 ms a page), kept as the reference the benchmarks and tests
+  compare with.
 
 OCR text has no tables; the line reader and a few value patterns (12-digit
 IIN/BIN, dates, amounts, certificate numbers) cover it.  Nothing here raises on
@@ -548,7 +549,12 @@ Table = list[list[str]]
 
 
 def plumber_tables(data: bytes, pages: Sequence[int]) -> list[Table]:
-    """Ruled tables of the given 1-based pages, cells with line breaks turned into spaces."""
+    """Ruled tables of the given 1-based pages, cells with line breaks turned into spaces.
+
+    pdfplumber's own reading: the reference for :mod:`extractors.tables`, which
+    the reader uses.  Pages whose vector paths all sit inside form XObjects are
+    skipped here (see :func:`ruled_pages`) but read there.
+    """
     import pdfplumber
 
     out: list[Table] = []

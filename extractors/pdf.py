@@ -8,19 +8,25 @@ the file.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+from collections.abc import Iterator, Sequence
 from typing import Literal
 
 import pdfplumber
 import pypdf
+import pypdfium2 as pdfium
 from pydantic import BaseModel, ConfigDict
 from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError, PyPdfError
 
 from extractors.ocr import ocr_pages
+from extractors.tables import Table, page_tables
 from medlicense.errors import DocumentError
 
 TextEngine = Literal["pdfplumber", "pdfium"]
+# Pages kept loaded between the text and the tables of one file (see OpenPdf).
+KEEP_PAGES = 24
 
 # pdfminer and pypdf log every recoverable oddity of real-world PDFs at WARNING.
 for _noisy in ("pdfminer", "pypdf"):
@@ -59,9 +65,12 @@ def sniff_pdf(data: bytes) -> None:
         raise DocumentError("the PDF is incomplete (truncated upload?)", code="document.truncated")
 
 
-def read_pdf(
-    data: bytes, *, max_pages: int = 300, engine: TextEngine = "pdfplumber", ocr: bool = True
-) -> PdfText:
+def check_pdf(data: bytes, *, max_pages: int = 300) -> int:
+    """The page count of a PDF any parser may read; DocumentError with its code if not.
+
+    pypdf looks first: it tells encryption, a page tree nested to exhaust a
+    stack and a broken structure apart, each with its own code for the applicant.
+    """
     sniff_pdf(data)
     try:
         reader = pypdf.PdfReader(io.BytesIO(data), strict=False)
@@ -95,7 +104,31 @@ def read_pdf(
         raise DocumentError(
             f"the PDF has {count} pages, over the limit", code="document.too_many_pages"
         )
-    texts = _pdfium_text(data) if engine == "pdfium" else _plumber_text(data)
+    return count
+
+
+def read_pdf(
+    data: bytes, *, max_pages: int = 300, engine: TextEngine = "pdfplumber", ocr: bool = True
+) -> PdfText:
+    if engine == "pdfium":
+        with open_pdf(data, max_pages=max_pages, ocr=ocr, keep_pages=0) as pdf:
+            return pdf.text
+    check_pdf(data, max_pages=max_pages)
+    return _with_ocr(data, _plumber_text(data), ocr=ocr)
+
+
+@contextlib.contextmanager
+def open_pdf(
+    data: bytes, *, max_pages: int = 300, ocr: bool = True, keep_pages: int = KEEP_PAGES
+) -> Iterator[OpenPdf]:
+    """:func:`read_pdf` with pypdfium2, the document left open for its tables."""
+    check_pdf(data, max_pages=max_pages)
+    with OpenPdf(data, keep_pages=keep_pages) as pdf:
+        pdf.text = _with_ocr(data, pdf.page_texts(), ocr=ocr)
+        yield pdf
+
+
+def _with_ocr(data: bytes, texts: list[str], *, ocr: bool) -> PdfText:
     pages = [PageText(number=i + 1, text=t) for i, t in enumerate(texts)]
     blank = [p.number for p in pages if not p.has_text]
     if ocr and blank:
@@ -107,6 +140,74 @@ def read_pdf(
             for p in pages
         ]
     return PdfText(pages=tuple(pages))
+
+
+class OpenPdf:
+    """One PDF opened once with pdfium: its page text, then the tables of some pages.
+
+    The tables of a document are read after the pages are classified, so each
+    page would be loaded twice.  Loading costs 0.5-0.8 ms a page and its text
+    page 0.2-0.3 ms, so up to ``keep_pages`` pages stay loaded from the text pass
+    to the tables (about 0.3 MB each on the generated forms: a ten-page file
+    holds 3 MB a little longer); later pages are loaded again when asked for.
+    """
+
+    def __init__(self, data: bytes, *, keep_pages: int = KEEP_PAGES) -> None:
+        try:
+            self._doc = pdfium.PdfDocument(data)
+        except pdfium.PdfiumError as exc:
+            raise DocumentError(
+                f"the PDF cannot be parsed: {exc}", code="document.malformed"
+            ) from exc
+        self._keep = keep_pages
+        self._loaded: dict[int, tuple[pdfium.PdfPage, pdfium.PdfTextPage]] = {}
+        self.text = PdfText(pages=())  # filled by open_pdf: page_texts() plus OCR
+
+    def __enter__(self) -> OpenPdf:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def page_texts(self) -> list[str]:
+        out = []
+        for index in range(len(self._doc)):
+            page = self._doc[index]
+            textpage = page.get_textpage()
+            out.append(textpage.get_text_range())
+            if len(self._loaded) < self._keep:
+                self._loaded[index + 1] = (page, textpage)
+            else:
+                textpage.close()
+                page.close()
+        return out
+
+    def tables(self, pages: Sequence[int]) -> list[Table]:
+        """Ruled tables of the given 1-based pages (see :mod:`extractors.tables`)."""
+        out: list[Table] = []
+        for number in pages:
+            if not 1 <= number <= len(self._doc):
+                continue
+            kept = self._loaded.get(number)
+            if kept is not None:
+                out.extend(page_tables(*kept))
+                continue
+            try:
+                page = self._doc[number - 1]
+            except pdfium.PdfiumError:
+                continue  # it loaded for its text; tables are a bonus either way
+            try:
+                out.extend(page_tables(page))
+            finally:
+                page.close()
+        return out
+
+    def close(self) -> None:
+        for page, textpage in self._loaded.values():
+            textpage.close()
+            page.close()
+        self._loaded.clear()
+        self._doc.close()
 
 
 def _plumber_text(data: bytes) -> list[str]:
@@ -125,20 +226,5 @@ def _plumber_text(data: bytes) -> list[str]:
 
 
 def _pdfium_text(data: bytes) -> list[str]:
-    import pypdfium2 as pdfium
-
-    try:
-        doc = pdfium.PdfDocument(data)
-    except pdfium.PdfiumError as exc:
-        raise DocumentError(f"the PDF cannot be parsed: {exc}", code="document.malformed") from exc
-    try:
-        out = []
-        for index in range(len(doc)):
-            page = doc[index]
-            textpage = page.get_textpage()
-            out.append(textpage.get_text_range())
-            textpage.close()
-            page.close()
-        return out
-    finally:
-        doc.close()
+    with OpenPdf(data, keep_pages=0) as pdf:
+        return pdf.page_texts()

@@ -14,15 +14,20 @@ Which text engine is used where (measured by ``benchmarks/extraction.py`` on
   near the top of page 2 of a qualification form, which read as a new
   certificate until a page opening with "Кіші түрі:" was declared a
   continuation;
-* **pdfplumber only for ruled tables** of the application, the payment and the
-  qualification form (:data:`extractors.fields.TABLE_KINDS`), where a wrapped
-  label and its neighbour's value interleave in reading order and only cell
-  geometry separates them.  Its table finder costs 76-90 ms a page, so it runs
-  only on those kinds and only on pages that draw lines at all.
+* **ruled tables only where cell geometry is needed**: the application, the
+  payment and the qualification form (:data:`extractors.fields.TABLE_KINDS`),
+  where a wrapped label and its neighbour's value interleave in reading order
+  and only the cells separate them.  pdfplumber's ``extract_tables`` cost
+  40-45 ms a ruled page, nearly all of it pdfminer parsing the page again;
+  :mod:`extractors.tables` runs pdfplumber's table finder on what pdfium has
+  already parsed, 5-6 ms a ruled page, with the same tables on every page of
+  the accuracy set.  The document is opened once (:class:`extractors.pdf.OpenPdf`)
+  and the pages loaded for their text stay loaded for their tables.
 
 On the 300-package accuracy set the whole check went from 187 s (pdfplumber
-for everything) to about 65 s on two cores; OCR of scanned pages is now most
-of what remains.
+for everything) to about 65 s on two cores, and reading a package (OCR aside)
+from 122-144 ms with pdfplumber tables to 27-31 ms of CPU; OCR of scanned pages is
+most of what remains.
 
 A hostile PDF can make a parser spin (a content stream of millions of tiny
 operators, a page tree a hundred thousand levels deep).  Threads cannot be
@@ -48,8 +53,8 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict
 
 from extractors.classify import segment_pages
-from extractors.fields import TABLE_KINDS, extract_fields, plumber_tables
-from extractors.pdf import read_pdf
+from extractors.fields import TABLE_KINDS, extract_fields
+from extractors.pdf import OpenPdf, open_pdf
 from medlicense.errors import ConfigurationError, DocumentError, MedLicenseError
 from medlicense.memory import release_free_memory
 from medlicense.models import DocumentInfo
@@ -72,16 +77,21 @@ class FileAnalysis(BaseModel):
 def analyse_file(name: str, data: bytes, sha256: str, *, max_pages: int = 300) -> FileAnalysis:
     """Read, split, classify and extract one file (no time limit: see GuardedReader)."""
     try:
-        pdf = read_pdf(data, max_pages=max_pages, engine="pdfium")
+        with open_pdf(data, max_pages=max_pages) as pdf:
+            return FileAnalysis(documents=_documents(name, sha256, pdf))
     except DocumentError as exc:
         return FileAnalysis(error_code=exc.code, error_message=exc.message)
-    segments = segment_pages([p.text for p in pdf.pages])
+
+
+def _documents(name: str, sha256: str, pdf: OpenPdf) -> tuple[DocumentInfo, ...]:
+    pages = pdf.text.pages
+    segments = segment_pages([p.text for p in pages])
     documents: list[DocumentInfo] = []
     for seg in segments:
-        span = pdf.pages[seg.first_page - 1 : seg.last_page]
+        span = pages[seg.first_page - 1 : seg.last_page]
         text = "\n".join(p.text for p in span)
         text_pages = [p.number for p in span if not p.ocr]
-        tables = plumber_tables(data, text_pages) if seg.kind in TABLE_KINDS and text_pages else []
+        tables = pdf.tables(text_pages) if seg.kind in TABLE_KINDS and text_pages else []
         documents.append(
             DocumentInfo(
                 file=name,
@@ -97,7 +107,7 @@ def analyse_file(name: str, data: bytes, sha256: str, *, max_pages: int = 300) -
                 fields=extract_fields(seg.kind, text, tables=tables),
             )
         )
-    return FileAnalysis(documents=tuple(documents))
+    return tuple(documents)
 
 
 def _answer(request: tuple[str, bytes, str, int]) -> FileAnalysis:
