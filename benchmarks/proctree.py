@@ -57,6 +57,18 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User plus system CPU time of ``pid`` so far (None: gone)."""
+    try:
+        fields = (PROC / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def pss_bytes(pid: int) -> int:
     """Proportional set size: shared pages split among the processes sharing them."""
     try:
@@ -164,9 +176,25 @@ class PeakRss:
     _thread: threading.Thread | None = None
     _roles: dict[int, str] = field(default_factory=dict)
     _samples: int = 0
+    # CPU seconds by role between marks: where the cores went, process by process.
+    _cpu_seen: dict[int, float] = field(default_factory=dict)
+    _window_cpu: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+    last_window_cpu: dict[str, float] = field(default_factory=dict)
+
+    def _account_cpu(self) -> None:
+        for pid in tree_pids(self.root):
+            used = cpu_seconds(pid)
+            if used is None:
+                continue
+            delta = used - self._cpu_seen.get(pid, 0.0)
+            self._cpu_seen[pid] = used
+            name = self._roles.get(pid) or role(pid, self.root)
+            with self._lock:
+                self._window_cpu[name] += delta
 
     def _take(self, *, force_pss: bool = False) -> None:
         self._samples += 1
+        self._account_cpu()
         s = sample_tree(self.root, with_pss=False, roles=self._roles, exclude=self.exclude)
         if force_pss or s.total > self.window_peak or self._samples % self.pss_every == 0:
             s = sample_tree(self.root, with_pss=True, roles=self._roles, exclude=self.exclude)
@@ -207,4 +235,8 @@ class PeakRss:
             )
             self.window_peak, self.window_by_role = 0, {}
             self.window_pss, self.window_pss_by_role = 0, {}
+            self.last_window_cpu = {
+                k: round(v, 1) for k, v in sorted(self._window_cpu.items(), key=lambda kv: -kv[1])
+            }
+            self._window_cpu = defaultdict(float)
         return out

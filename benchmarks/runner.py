@@ -306,6 +306,7 @@ def _run_inside(
     objects = sum(1 for _ in store.list_keys(settings.bucket_artifacts, "")) - objects_before
     out["pipeline"] = {**pipe.__dict__, "per_minute": pipe.per_minute, "objects_written": objects}
     out["pipeline_peak_rss"] = _mem_json(*mem.mark())
+    out["pipeline"]["cpu_seconds_by_role"] = mem.last_window_cpu
 
     # --- one package on an idle system ----------------------------------------------------------
     progress("single-package latency")
@@ -331,15 +332,25 @@ def _run_inside(
             deployment=service.intake_deployment,
             review_timeout=opts.review_timeout * 5,
         )
-        out["scale"] = {**scale.__dict__, "per_minute": scale.per_minute}
         out["scale_peak_rss"] = _mem_json(*mem.mark())
+        out["scale"] = {
+            **scale.__dict__,
+            "per_minute": scale.per_minute,
+            "cpu_seconds_by_role": mem.last_window_cpu,
+        }
     service.stop()
 
     # --- the same jobs in a plain loop, after the service has stopped ----------------------------
     progress("plain loop")
     loop_keys = pl.upload(store, settings, f"loop-{stamp}", standard)
+    mem.mark()
     loop = pl.run_loop(settings, loop_keys, opts.workers)
-    out["loop"] = {**loop.__dict__, "per_minute": loop.per_minute}
+    mem.mark()
+    out["loop"] = {
+        **loop.__dict__,
+        "per_minute": loop.per_minute,
+        "cpu_seconds_by_role": mem.last_window_cpu,
+    }
     out["comparisons"]["pipeline_vs_plain_loop"] = {
         "pipeline_seconds": pipe.seconds,
         "loop_seconds": loop.seconds,

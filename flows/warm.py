@@ -44,6 +44,7 @@ from prefect.exceptions import PrefectSignal
 from prefect.flow_engine import run_flow
 from prefect.states import Pending
 
+from medlicense.memory import release_free_memory
 from medlicense.settings import Settings
 from medlicense.workers import shared_pool
 
@@ -167,6 +168,9 @@ class WarmRunner:
             except Exception:
                 # The server being away for a moment must not end the serving.
                 log.exception("polling the intake deployment failed")
+            # A batch's task runs free their objects when it ends; hand the pages back
+            # so the serving process does not settle at its largest batch.
+            release_free_memory(at_most_every=10.0)
             self._stop.wait(self.poll_seconds)
 
     def start(self) -> WarmRunner:

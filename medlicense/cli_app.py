@@ -149,6 +149,10 @@ def _server(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from medlicense.memory import limit_arenas
+
+    # Before Prefect and the runner start their threads (see medlicense.memory).
+    limit_arenas()
     settings = get_settings()
     configure_prefect(settings, start_server=settings.prefect_api_url is None)
     from flows.context import dev_pki_services

@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ConfigDict
 
 from medlicense.errors import MedLicenseError
-from medlicense.memory import release_free_memory
+from medlicense.memory import limit_arenas, release_free_memory
 from medlicense.models import Outcome, ReceiptResult
 from medlicense.processing import (
     IntakeContext,
@@ -61,6 +61,7 @@ _ctx: IntakeContext | None = None
 
 def _init_worker(settings: Settings) -> None:
     global _ctx
+    limit_arenas()  # the HTTP clients and asyncio helpers of signing start threads
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     # Workers start together; the first one may create the development PKI, and
     # the others must not create a second one over it.

@@ -36,3 +36,19 @@ def test_a_trim_gives_freed_memory_back_and_is_rate_limited() -> None:
     assert held - kept < 50, "without a trim the freed pages stay resident"
     assert out[3] == "True" and out[4] == "False"
     assert after < kept - 150
+
+
+def test_the_arena_cap_is_accepted_by_the_allocator() -> None:
+    # mallopt answers 0 for a parameter or value it does not take; in a fresh
+    # interpreter, so this process's allocator is left as it is.
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from medlicense.memory import limit_arenas; print(limit_arenas(2))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    assert out == "True"
