@@ -125,40 +125,12 @@ def _batch_alive(owner: str) -> bool:
     return run.state is not None and not run.state.is_final()
 
 
-def _start_review(settings: Settings, registry: Registry, app_id: str) -> bool:
-    """One review run for ``app_id`` (idempotent per application); False: nothing serves
-    the review deployment yet, and the queue keeps the application."""
+@task(name="start-reviews", retries=3, retry_delay_seconds=RETRY_DELAYS)
+def start_reviews(own: list[str]) -> list[str]:
+    """One review run per application a person decides; returns the applications handed over."""
     from prefect.deployments import run_deployment
     from prefect.exceptions import ObjectNotFound as PrefectObjectNotFound
 
-    try:
-        run_deployment(
-            review_deployment_name(settings),
-            parameters={"app_id": app_id},
-            flow_run_name=f"review {app_id}",
-            idempotency_key=f"review-{app_id}",
-            tags=["review", app_id],
-            timeout=0,
-            as_subflow=False,
-        )
-    except PrefectObjectNotFound:
-        return False
-    registry.dequeue_review(app_id)
-    return True
-
-
-@task(name="start-review", retries=3, retry_delay_seconds=RETRY_DELAYS)
-def start_review(app_id: str) -> bool:
-    """The review run of one application the batch left to a person, started as soon as
-    its package is done: the run gets to its form while the batch goes on."""
-    settings = get_settings()
-    return _start_review(settings, Registry(ObjectStore.from_settings(settings), settings), app_id)
-
-
-@task(name="start-reviews", retries=3, retry_delay_seconds=RETRY_DELAYS)
-def start_reviews(own: list[str]) -> list[str]:
-    """Review runs for what is still queued: this batch's applications whose early start
-    found no review deployment, and entries orphaned by earlier batches."""
     logger = get_run_logger()
     settings = get_settings()
     registry = Registry(ObjectStore.from_settings(settings), settings)
@@ -167,7 +139,17 @@ def start_reviews(own: list[str]) -> list[str]:
         registry, set(own), dt.datetime.now(dt.UTC), batch_alive=_batch_alive
     )
     for app_id in pending:
-        if not _start_review(settings, registry, app_id):
+        try:
+            run_deployment(
+                review_deployment_name(settings),
+                parameters={"app_id": app_id},
+                flow_run_name=f"review {app_id}",
+                idempotency_key=f"review-{app_id}",
+                tags=["review", app_id],
+                timeout=0,
+                as_subflow=False,
+            )
+        except PrefectObjectNotFound:
             # Nothing serves the review deployment yet: the queue keeps the application
             # and the next intake run after `medlicense serve` starts its review.
             logger.warning(
@@ -176,6 +158,7 @@ def start_reviews(own: list[str]) -> list[str]:
                 len(pending) - len(started),
             )
             break
+        registry.dequeue_review(app_id)
         started.append(app_id)
     return started
 
@@ -231,14 +214,6 @@ def _collect(key: str, future: PrefectFuture[PackageOutcome | None]) -> PackageO
     return result
 
 
-def _started(future: PrefectFuture[bool]) -> bool:
-    try:
-        return future.result()
-    except Exception as exc:  # the queue still holds it: the batch's last pass retries
-        get_run_logger().warning("starting a review run failed: %r", exc)
-        return False
-
-
 # Progress updates are API calls; a few dozen per batch show it moving.
 PROGRESS_STEPS = 25
 
@@ -271,7 +246,6 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
     auto = settings.review_policy == "auto" and not settings.head_confirmation
     by_key: dict[str, ReceiptResult] = {}
     undecided: list[str] = []
-    early: list[PrefectFuture[bool]] = []
     decided = 0
     step = max(1, len(keys) // PROGRESS_STEPS)
     for done, future in enumerate(as_completed(futures), start=1):
@@ -284,16 +258,12 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
                 decided += 1
             elif receipt.outcome is Outcome.ACCEPTED and receipt.app_id:
                 undecided.append(receipt.app_id)
-                early.append(start_review.submit(receipt.app_id))
         if done % step == 0:
             _report_progress(progress, done, len(keys))
     if auto:
         logger.info("%d application(s) decided by the auto policy", decided)
-    started_early = sum(1 for f in early if _started(f))
-    # What an early start could not hand over stays queued; this picks it up, with
-    # the orphans of earlier batches.
-    started = started_early + len(start_reviews(undecided))
-    logger.info("%d review run(s) started", started)
+    started = start_reviews(undecided)
+    logger.info("%d review run(s) started", len(started))
     results = [by_key[k] for k in keys if k in by_key]
     _report_progress(progress, len(keys), len(keys))
     create_table_artifact(
@@ -301,6 +271,6 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
         table=batch_table(results),
         description=f"Intake batch: {len(results)} package(s), "
         + (f"{decided} decided automatically, " if auto else "")
-        + f"{started} review(s) started",
+        + f"{len(started)} review(s) started",
     )
     return results
