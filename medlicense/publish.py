@@ -113,9 +113,7 @@ def event_log(store: ObjectStore, settings: Settings) -> EventLog:
         per_bucket = _logs.setdefault(store, {})
         log = per_bucket.get(settings.bucket_published)
         if log is None:
-            log = per_bucket[settings.bucket_published] = EventLog(
-                store, settings.bucket_published
-            )
+            log = per_bucket[settings.bucket_published] = EventLog(store, settings.bucket_published)
         return log
 
 
