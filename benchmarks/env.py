@@ -9,7 +9,9 @@ services.  Call :func:`isolate` before anything imports Prefect.
 from __future__ import annotations
 
 import os
+from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 from medlicense.isolation import isolated_environment
 from medlicense.settings import Settings, get_settings
@@ -47,3 +49,23 @@ def isolate(data_dir: Path, *, runner_limit: int) -> Settings:
     )
     settings.prefect_home.mkdir(parents=True, exist_ok=True)
     return settings
+
+
+def start_local_services(settings: Settings, stack: ExitStack) -> tuple[Any, Any, Any]:
+    """SeaweedFS with the buckets, the development PKI and its services, and an intake
+    context in this process, each stopped by ``stack``; returns (seaweed, store, context)."""
+    from flows.context import dev_pki_services
+    from medlicense.processing import ensure_pki, intake_context
+    from storage.cli import ensure_all_buckets
+    from storage.client import ObjectStore
+    from storage.server import SeaweedServer
+
+    seaweed = SeaweedServer(settings)
+    seaweed.up()
+    stack.callback(seaweed.down)
+    store = ObjectStore.from_settings(settings)
+    ensure_all_buckets(store)
+    ensure_pki(settings)
+    stack.enter_context(dev_pki_services(settings))
+    ctx = stack.enter_context(intake_context(settings))
+    return seaweed, store, ctx

@@ -21,7 +21,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 
-from benchmarks.env import PROJECT_DIR, isolate
+from benchmarks.env import PROJECT_DIR, isolate, start_local_services
 
 
 def main(argv: list[str]) -> int:
@@ -30,23 +30,11 @@ def main(argv: list[str]) -> int:
     data_dir = Path(tempfile.mkdtemp(prefix="profile-", dir=PROJECT_DIR / "var"))
     settings = isolate(data_dir, runner_limit=1)
     from benchmarks.runner import _generate
-    from flows.context import dev_pki_services
     from medlicense import workers
-    from medlicense.processing import ensure_pki, intake_context
-    from storage.cli import ensure_all_buckets
-    from storage.client import ObjectStore
-    from storage.server import SeaweedServer
 
     packages = _generate(data_dir / "packages", count, 7)
     with ExitStack() as stack:
-        seaweed = SeaweedServer(settings)
-        seaweed.up()
-        stack.callback(seaweed.down)
-        store = ObjectStore.from_settings(settings)
-        ensure_all_buckets(store)
-        ensure_pki(settings)
-        stack.enter_context(dev_pki_services(settings))
-        ctx = stack.enter_context(intake_context(settings))
+        seaweed, store, ctx = start_local_services(settings, stack)
         workers._ctx = ctx
         keys = []
         for name, data in packages:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.env import PROJECT_DIR, isolate
+from benchmarks.env import PROJECT_DIR, isolate, start_local_services
 from benchmarks.proctree import PeakRss
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
@@ -191,26 +191,14 @@ def _run_inside(
     from benchmarks import pipeline as pl
     from benchmarks import stages as st
     from extractors.reader import _close_all as close_readers
-    from flows.context import dev_pki_services
     from medlicense.intake import check_package_bytes
-    from medlicense.processing import ensure_pki, intake_context
-    from storage.cli import ensure_all_buckets
-    from storage.client import ObjectStore
-    from storage.server import SeaweedServer
 
     work = Path(tempfile.mkdtemp(prefix="bench-", dir=settings.data_dir))
     progress("generating the standard mix")
     standard = _generate(work / "standard", opts.packages, opts.seed)
 
     progress("starting SeaweedFS, the dev PKI and its services")
-    seaweed = SeaweedServer(settings)
-    seaweed.up()
-    stack.callback(seaweed.down)
-    store = ObjectStore.from_settings(settings)
-    ensure_all_buckets(store)
-    ensure_pki(settings)
-    stack.enter_context(dev_pki_services(settings))
-    ctx = stack.enter_context(intake_context(settings))
+    _, store, ctx = start_local_services(settings, stack)
 
     # --- stage micro-benchmarks and in-process comparisons ---------------------------------
     stages: dict[str, Any] = {}
