@@ -13,6 +13,7 @@ import cProfile
 import io
 import os
 import pstats
+import shutil
 import sys
 import tempfile
 import time
@@ -34,6 +35,8 @@ def main(argv: list[str]) -> int:
 
     packages = _generate(data_dir / "packages", count, 7)
     with ExitStack() as stack:
+        # The installation is only for this run; the statistics file outlives it.
+        stack.callback(shutil.rmtree, data_dir, True)
         seaweed, store, ctx = start_local_services(settings, stack)
         workers._ctx = ctx
         keys = []
