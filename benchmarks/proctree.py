@@ -119,6 +119,7 @@ def sample_tree(
     with_pss: bool = True,
     roles: dict[int, str] | None = None,
     exclude: frozenset[str] = frozenset(),
+    pids: list[int] | None = None,
 ) -> TreeSample:
     """One sample of the tree; ``roles`` caches each pid's role between samples.
 
@@ -129,7 +130,7 @@ def sample_tree(
     roles = {} if roles is None else roles
     by_role: dict[str, int] = defaultdict(int)
     pss_by_role: dict[str, int] = defaultdict(int)
-    pids = tree_pids(root)
+    pids = tree_pids(root) if pids is None else pids
     for pid in pids:
         name = roles.get(pid) or role(pid, root)
         # A child caught between fork and exec still shows its parent's command
@@ -181,8 +182,8 @@ class PeakRss:
     _window_cpu: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     last_window_cpu: dict[str, float] = field(default_factory=dict)
 
-    def _account_cpu(self) -> None:
-        for pid in tree_pids(self.root):
+    def _account_cpu(self, pids: list[int]) -> None:
+        for pid in pids:
             used = cpu_seconds(pid)
             if used is None:
                 continue
@@ -194,10 +195,16 @@ class PeakRss:
 
     def _take(self, *, force_pss: bool = False) -> None:
         self._samples += 1
-        self._account_cpu()
-        s = sample_tree(self.root, with_pss=False, roles=self._roles, exclude=self.exclude)
+        # One walk of /proc per sample, shared by the CPU and memory accounts.
+        pids = tree_pids(self.root)
+        self._account_cpu(pids)
+        s = sample_tree(
+            self.root, with_pss=False, roles=self._roles, exclude=self.exclude, pids=pids
+        )
         if force_pss or s.total > self.window_peak or self._samples % self.pss_every == 0:
-            s = sample_tree(self.root, with_pss=True, roles=self._roles, exclude=self.exclude)
+            s = sample_tree(
+                self.root, with_pss=True, roles=self._roles, exclude=self.exclude, pids=pids
+            )
         with self._lock:
             if s.total > self.peak:
                 self.peak, self.peak_by_role, self.peak_processes = s.total, s.by_role, s.processes
