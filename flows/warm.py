@@ -15,6 +15,12 @@ server must accept its move to Pending, which only one taker can win, so two
 person resumes is scheduled again and taken again the same way.  The price:
 cancelling a run from the UI is not enforced in the middle of it; every write
 is create-only, so a second run simply finds the rest.
+
+Runs taken here send no flow-run heartbeats.  Prefect's heartbeat thread sleeps
+in whole seconds and each run's end waits for it (0.5 s on average, for every
+review run of a batch), and what a heartbeat would tell, that the process
+executing the run is alive, is the serving process's own liveness here: its
+claims go stale when it dies and the next batch takes their packages over.
 """
 
 from __future__ import annotations
@@ -42,6 +48,7 @@ from prefect.client.schemas.objects import FlowRun, StateType
 from prefect.client.schemas.sorting import FlowRunSort
 from prefect.exceptions import PrefectSignal
 from prefect.flow_engine import run_flow
+from prefect.settings import temporary_settings
 from prefect.states import Pending
 
 from medlicense.memory import release_free_memory
@@ -124,7 +131,8 @@ class WarmRunner:
         flow_obj = self.flows[run.deployment_id]
         log.info("flow run %s (%s) in this process", run.name, run.id)
         try:
-            run_flow(flow_obj, flow_run=run, parameters=dict(run.parameters))
+            with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+                run_flow(flow_obj, flow_run=run, parameters=dict(run.parameters))
         except (Exception, PrefectSignal):
             # The engine has recorded the run's end (failed, or suspended for a
             # person); this thread goes on to the next run either way.
