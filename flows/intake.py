@@ -25,6 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import (
@@ -128,39 +129,48 @@ def _batch_alive(owner: str) -> bool:
 @task(name="start-reviews", retries=3, retry_delay_seconds=RETRY_DELAYS)
 def start_reviews(own: list[str]) -> list[str]:
     """One review run per application a person decides; returns the applications handed over."""
-    from prefect.deployments import run_deployment
+    from prefect import get_client
     from prefect.exceptions import ObjectNotFound as PrefectObjectNotFound
 
     logger = get_run_logger()
     settings = get_settings()
     registry = Registry(ObjectStore.from_settings(settings), settings)
-    started: list[str] = []
     pending = reviews_to_start(
         registry, set(own), dt.datetime.now(dt.UTC), batch_alive=_batch_alive
     )
-    for app_id in pending:
+    if not pending:
+        return []
+    with get_client(sync_client=True) as client:
         try:
-            run_deployment(
-                review_deployment_name(settings),
-                parameters={"app_id": app_id},
-                flow_run_name=f"review {app_id}",
-                idempotency_key=f"review-{app_id}",
-                tags=["review", app_id],
-                timeout=0,
-                as_subflow=False,
-            )
+            deployment = client.read_deployment_by_name(review_deployment_name(settings))
         except PrefectObjectNotFound:
-            # Nothing serves the review deployment yet: the queue keeps the application
-            # and the next intake run after `medlicense serve` starts its review.
+            # Nothing serves the review deployment yet: the queue keeps the applications
+            # and the next intake run after `medlicense serve` starts their reviews.
             logger.warning(
                 "deployment %s not found; %d application(s) stay queued for review",
                 review_deployment_name(settings),
-                len(pending) - len(started),
+                len(pending),
             )
-            break
-        registry.dequeue_review(app_id)
-        started.append(app_id)
-    return started
+            return []
+
+        def start(app_id: str) -> str:
+            client.create_flow_run_from_deployment(
+                deployment.id,
+                parameters={"app_id": app_id},
+                name=f"review {app_id}",
+                # A repeated start (a retry of this task) returns the same run.
+                idempotency_key=f"review-{app_id}",
+                tags=["review", app_id],
+            )
+            registry.dequeue_review(app_id)
+            return app_id
+
+        # Each creation is a round trip that mostly waits on the server, and a batch can
+        # hand over dozens: a few at a time, where the server's database takes it.
+        at_once = settings.resolved_review_starts_at_once
+        with ThreadPoolExecutor(at_once, thread_name_prefix="start-review") as pool:
+            # A failure is raised after the others ran; the retry finds them started.
+            return list(pool.map(start, pending))
 
 
 BATCH_ARTIFACT = "intake-batch"

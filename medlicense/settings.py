@@ -118,6 +118,13 @@ class Settings(BaseSettings):
         description="Database of the local Prefect server; empty: SQLite under data_dir. "
         "Production: postgresql+asyncpg://user@host:5432/prefect",
     )
+    review_starts_at_once: int = Field(
+        0,
+        ge=0,
+        description="Review runs an intake batch creates at a time; 0: one against the "
+        "local SQLite server (it answers concurrent creations with 'database is locked' "
+        "and the client backs off for seconds), four otherwise.",
+    )
     # --- operator workflow (flows/review.py, flows/deploy.py) ---------------------------
     review_policy: Literal["manual", "auto"] = Field(
         "manual",
@@ -182,6 +189,13 @@ class Settings(BaseSettings):
     @property
     def prefect_home(self) -> Path:
         return self.data_dir / "prefect"
+
+    @property
+    def resolved_review_starts_at_once(self) -> int:
+        if self.review_starts_at_once:
+            return self.review_starts_at_once
+        local_sqlite = self.prefect_api_url is None and self.prefect_database_url is None
+        return 1 if local_sqlite else 4
 
     @property
     def resolved_prefect_api_url(self) -> str:
