@@ -7,6 +7,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from benchmarks.env import DEFAULT_POSTGRES_DSN
+
 
 def register(sub: Any) -> None:
     bench = sub.add_parser(
@@ -37,6 +39,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="default var/bench/<stamp>")
     parser.add_argument("--keep", action="store_true", help="keep the data directory")
     parser.add_argument("--output", type=Path, default=None, help="JSON path")
+    parser.add_argument(
+        "--prefect-db",
+        choices=("auto", "postgresql", "sqlite"),
+        default="auto",
+        help="the Prefect server's database: postgresql (production), sqlite (single-machine "
+        "default), auto: PostgreSQL when one answers at --postgres-dsn (default)",
+    )
+    parser.add_argument(
+        "--postgres-dsn",
+        default=os.environ.get("MEDLICENSE_BENCH_POSTGRES_DSN", DEFAULT_POSTGRES_DSN),
+        help="a PostgreSQL server where the benchmark may create and drop a database",
+    )
 
 
 def _bench(args: argparse.Namespace) -> int:
@@ -54,6 +68,8 @@ def _bench(args: argparse.Namespace) -> int:
             data_dir=args.data_dir,
             keep=args.keep,
             output=args.output,
+            prefect_db=args.prefect_db,
+            postgres_dsn=args.postgres_dsn,
         )
     )
 

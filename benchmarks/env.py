@@ -69,3 +69,64 @@ def start_local_services(settings: Settings, stack: ExitStack) -> tuple[Any, Any
     stack.enter_context(dev_pki_services(settings))
     ctx = stack.enter_context(intake_context(settings))
     return seaweed, store, ctx
+
+
+# --- the Prefect server's database -----------------------------------------------------------
+
+DEFAULT_POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432"
+
+
+def postgres_reachable(dsn: str) -> bool:
+    import asyncio
+
+    import asyncpg
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(f"{dsn}/postgres", timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception:
+        return False
+    return True
+
+
+def use_postgres(dsn: str, database: str) -> Settings:
+    """Create ``database`` on the PostgreSQL server at ``dsn`` and point the Prefect server
+    of this installation at it (the production configuration); returns the settings."""
+    import asyncio
+
+    import asyncpg
+
+    async def create() -> None:
+        conn = await asyncpg.connect(f"{dsn}/postgres")
+        try:
+            await conn.execute(f'CREATE DATABASE "{database}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    host = dsn.split("://", 1)[1]
+    os.environ["MEDLICENSE_PREFECT_DATABASE_URL"] = f"postgresql+asyncpg://{host}/{database}"
+    get_settings.cache_clear()
+    settings = get_settings()
+    from flows.server import prefect_env
+
+    os.environ.update(prefect_env(settings))
+    return settings
+
+
+def drop_postgres(dsn: str, database: str) -> None:
+    import asyncio
+
+    import asyncpg
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(f"{dsn}/postgres")
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    asyncio.run(drop())

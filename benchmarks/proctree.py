@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,6 +81,28 @@ def pss_bytes(pid: int) -> int:
     return 0
 
 
+def postgres_backends(database: str) -> list[int]:
+    """PostgreSQL's server processes for connections to ``database``.
+
+    They serve the Prefect server but are children of the postmaster, outside
+    the tree; their title reads ``postgres: [<cluster>:] <user> <database> <client> <state>``.
+    """
+    out = []
+    for entry in PROC.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        parts = title.split()
+        if parts[1:2] and parts[1].endswith(":"):
+            del parts[1]  # the cluster's name (Debian sets cluster_name)
+        if len(parts) >= 3 and parts[0] == "postgres:" and parts[2] == database:
+            out.append(int(entry.name))
+    return out
+
+
 def role(pid: int, root: int) -> str:
     """Which part of the system a process is, for the memory breakdown."""
     if pid == root:
@@ -88,6 +111,8 @@ def role(pid: int, root: int) -> str:
         cmd = (PROC / str(pid) / "cmdline").read_bytes().replace(b"\0", b" ").decode()
     except OSError:
         return "other"
+    if cmd.startswith("postgres: "):
+        return "postgresql"
     if "medlicense.cli serve" in cmd or "medlicense serve" in cmd:
         return "serving process"
     if "weed" in cmd:
@@ -162,6 +187,10 @@ class PeakRss:
     pss_every: int = 10
     # Roles sampled and listed but not counted in the totals.
     exclude: frozenset[str] = frozenset()
+    # Processes outside the tree that work for it (the database's backends of the
+    # Prefect server), looked up again every ``pss_every`` samples.
+    adopt: Callable[[], list[int]] | None = None
+    _adopted: list[int] = field(default_factory=list)
     root: int = field(default_factory=os.getpid)
     peak: int = 0
     peak_by_role: dict[str, int] = field(default_factory=dict)
@@ -197,6 +226,10 @@ class PeakRss:
         self._samples += 1
         # One walk of /proc per sample, shared by the CPU and memory accounts.
         pids = tree_pids(self.root)
+        if self.adopt is not None:
+            if force_pss or self._samples % self.pss_every == 1:
+                self._adopted = self.adopt()
+            pids += [p for p in self._adopted if p not in pids]
         self._account_cpu(pids)
         s = sample_tree(
             self.root, with_pss=False, roles=self._roles, exclude=self.exclude, pids=pids

@@ -23,8 +23,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from benchmarks.env import PROJECT_DIR, isolate, start_local_services
-from benchmarks.proctree import PeakRss
+from benchmarks.env import (
+    DEFAULT_POSTGRES_DSN,
+    PROJECT_DIR,
+    drop_postgres,
+    isolate,
+    postgres_reachable,
+    start_local_services,
+    use_postgres,
+)
+from benchmarks.proctree import PeakRss, postgres_backends
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 GIB = 1024**3
@@ -51,6 +59,10 @@ class Options:
     keep: bool = False
     output: Path | None = None
     review_timeout: float = 1800.0
+    # The Prefect server's database: "postgresql" (production), "sqlite" (the
+    # single-machine default), or "auto": PostgreSQL when one answers at postgres_dsn.
+    prefect_db: str = "auto"
+    postgres_dsn: str = DEFAULT_POSTGRES_DSN
 
 
 def machine() -> dict[str, Any]:
@@ -112,6 +124,13 @@ def run(opts: Options) -> dict[str, Any]:
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     data_dir = opts.data_dir or PROJECT_DIR / "var" / "bench" / f"{stamp}-{os.getpid()}"
     settings = isolate(data_dir, runner_limit=opts.workers)
+    database: str | None = None
+    if not opts.stages_only and (
+        opts.prefect_db == "postgresql"
+        or (opts.prefect_db == "auto" and postgres_reachable(opts.postgres_dsn))
+    ):
+        database = f"medlicense_bench_{stamp.lower()}_{os.getpid()}"
+        settings = use_postgres(opts.postgres_dsn, database)
     report: dict[str, Any] = {
         "date": stamp,
         "machine": machine(),
@@ -125,6 +144,7 @@ def run(opts: Options) -> dict[str, Any]:
             "workers": opts.workers,
             "review_runner_process_limit": opts.workers,
             "data_dir": str(data_dir),
+            "prefect_database": "postgresql" if database else "sqlite",
         },
     }
     t_start = time.perf_counter()
@@ -132,7 +152,10 @@ def run(opts: Options) -> dict[str, Any]:
     try:
         # The driver (this process: generated packages, the stages' context, the plain
         # loop) is sampled but not counted: it is not part of the pipeline.
-        with PeakRss(exclude=frozenset({"bench"})) as mem, ExitStack() as stack:
+        # The PostgreSQL backends of the Prefect server's database are counted with the
+        # tree: they are part of the system under test, though children of the postmaster.
+        adopt = (lambda: postgres_backends(database)) if database else None
+        with PeakRss(exclude=frozenset({"bench"}), adopt=adopt) as mem, ExitStack() as stack:
             try:
                 _run_inside(opts, settings, stack, mem, stamp, repeat, report)
             except KeyboardInterrupt:
@@ -145,6 +168,8 @@ def run(opts: Options) -> dict[str, Any]:
     finally:
         if not opts.keep:
             shutil.rmtree(data_dir, ignore_errors=True)
+            if database:
+                drop_postgres(opts.postgres_dsn, database)
     report["wall_seconds"] = time.perf_counter() - t_start
     report["targets"] = check_targets(report)
     return report
@@ -488,6 +513,9 @@ def table(report: dict[str, Any]) -> str:
     rows: list[tuple[str, str]] = []
     m = report["machine"]
     rows.append(("machine", f"{m['nproc']} cores, {m['cpu_model']}, load {m['loadavg_at_start']}"))
+    db = report.get("options", {}).get("prefect_database")
+    if db:
+        rows.append(("Prefect server database", db))
     pipe = report.get("pipeline")
     if pipe:
         rows.append(

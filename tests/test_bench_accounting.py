@@ -1,0 +1,85 @@
+"""The benchmark's account of memory and CPU: which processes count, under which role.
+
+A number on the README is only as good as the processes behind it: a server
+the pipeline depends on but that is not a child of the benchmark (PostgreSQL's
+backends of the Prefect server's database) must still be counted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from benchmarks.proctree import PeakRss, postgres_backends, role, tree_pids
+
+
+@pytest.fixture
+def stray() -> Iterator[int]:
+    """A process outside this test's tree, titled like a PostgreSQL backend."""
+    # The shell exits at once, so its child is re-parented away from this process.
+    out = subprocess.run(
+        [
+            "bash",
+            "-c",
+            "(exec -a 'postgres: bench bench_db 127.0.0.1(1) idle' sleep 30) "
+            "</dev/null >/dev/null 2>&1 & echo $!",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    pid = int(out.stdout.strip())
+    deadline = time.monotonic() + 5
+    while postgres_backends("bench_db") != [pid] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        yield pid
+    finally:
+        os.kill(pid, 9)
+
+
+def test_a_process_outside_the_tree_counts_only_when_adopted(stray: int) -> None:
+    assert stray not in tree_pids(os.getpid())
+    assert role(stray, os.getpid()) == "postgresql"
+    assert postgres_backends("bench_db") == [stray]
+    assert postgres_backends("other_db") == []
+
+    with PeakRss(interval=0.05) as alone:
+        time.sleep(0.3)
+    alone.mark()
+    with PeakRss(interval=0.05, adopt=lambda: postgres_backends("bench_db")) as adopted:
+        time.sleep(0.3)
+    _, by_role, _, pss_by_role = adopted.mark()
+    assert "postgresql" not in alone.peak_by_role
+    assert by_role["postgresql"] > 0
+    assert pss_by_role["postgresql"] > 0
+
+
+def _postgres_up() -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(("127.0.0.1", 5432)) == 0
+
+
+@pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL on 127.0.0.1:5432")
+def test_the_backend_of_a_real_connection_is_found() -> None:
+    import asyncpg
+
+    async def check() -> None:
+        # A database named unlike the user: the title holds both.
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/template1")
+        try:
+            backend = await conn.fetchval("SELECT pg_backend_pid()")
+            assert backend in postgres_backends("template1")
+            assert backend not in postgres_backends("postgres")
+            assert role(backend, os.getpid()) == "postgresql"
+        finally:
+            await conn.close()
+
+    asyncio.run(check())
