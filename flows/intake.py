@@ -224,6 +224,22 @@ def _collect(key: str, future: PrefectFuture[PackageOutcome | None]) -> PackageO
     return result
 
 
+# Review runs are started for this many applications at a time during the batch.
+REVIEW_GROUP = 8
+
+
+def _hand_over_early(app_ids: list[str]) -> list[str] | None:
+    """Review runs for ``app_ids`` now; None: that failed, and the hand-over at the
+    end of the batch tries them again (a failure here must not end the batch)."""
+    state = start_reviews(app_ids, return_state=True)
+    if state.is_completed():
+        started: list[str] = state.result()
+        return started
+    get_run_logger().error(
+        "starting review runs failed (%s); tried again after the batch", state.message
+    )
+    return None
+
 # Progress updates are API calls; a few dozen per batch show it moving.
 PROGRESS_STEPS = 25
 
@@ -256,6 +272,7 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
     auto = settings.review_policy == "auto" and not settings.head_confirmation
     by_key: dict[str, ReceiptResult] = {}
     undecided: list[str] = []
+    started: list[str] = []
     decided = 0
     step = max(1, len(keys) // PROGRESS_STEPS)
     for done, future in enumerate(as_completed(futures), start=1):
@@ -268,11 +285,18 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
                 decided += 1
             elif receipt.outcome is Outcome.ACCEPTED and receipt.app_id:
                 undecided.append(receipt.app_id)
+                if len(undecided) % REVIEW_GROUP == 0:
+                    # Handed over while the batch goes on: the review runs reach their
+                    # forms on the serving process's idle moments, not after the batch.
+                    early = _hand_over_early(undecided[-REVIEW_GROUP:])
+                    if early is not None:
+                        started += early
+                        del undecided[-REVIEW_GROUP:]
         if done % step == 0:
             _report_progress(progress, done, len(keys))
     if auto:
         logger.info("%d application(s) decided by the auto policy", decided)
-    started = start_reviews(undecided)
+    started += start_reviews(undecided)
     logger.info("%d review run(s) started", len(started))
     results = [by_key[k] for k in keys if k in by_key]
     _report_progress(progress, len(keys), len(keys))

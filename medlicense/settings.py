@@ -121,9 +121,9 @@ class Settings(BaseSettings):
     review_starts_at_once: int = Field(
         0,
         ge=0,
-        description="Review runs an intake batch creates at a time; 0: one against the "
-        "local SQLite server (it answers concurrent creations with 'database is locked' "
-        "and the client backs off for seconds), four otherwise.",
+        description="Review runs an intake batch creates at a time; 0: four when the Prefect "
+        "server's database is PostgreSQL, else one (SQLite answers concurrent creations "
+        "with 'database is locked' and the client backs off for seconds).",
     )
     # --- operator workflow (flows/review.py, flows/deploy.py) ---------------------------
     review_policy: Literal["manual", "auto"] = Field(
@@ -194,8 +194,9 @@ class Settings(BaseSettings):
     def resolved_review_starts_at_once(self) -> int:
         if self.review_starts_at_once:
             return self.review_starts_at_once
-        local_sqlite = self.prefect_api_url is None and self.prefect_database_url is None
-        return 1 if local_sqlite else 4
+        url = self.prefect_database_url
+        on_postgres = url is not None and url.get_secret_value().startswith("postgresql")
+        return 4 if on_postgres else 1
 
     @property
     def resolved_prefect_api_url(self) -> str:
