@@ -114,7 +114,8 @@ def run_pipeline(
 
     store = ObjectStore.from_settings(settings)
     t0 = time.perf_counter()
-    run = run_deployment(deployment, timeout=None)
+    # Polled twice a second, not every five (the default): the batch ends when it ends.
+    run = run_deployment(deployment, timeout=None, poll_interval=0.5)
     t1 = time.perf_counter()
     state = getattr(run, "state", None)
     results: list[ReceiptResult] = []
