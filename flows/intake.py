@@ -240,6 +240,7 @@ def _hand_over_early(app_ids: list[str]) -> list[str] | None:
     )
     return None
 
+
 # Progress updates are API calls; a few dozen per batch show it moving.
 PROGRESS_STEPS = 25
 
