@@ -275,14 +275,17 @@ def test_two_intake_runs_together_issue_each_license_once(
     with reconfigured(monkeypatch, MEDLICENSE_REVIEW_POLICY="auto"), ThreadPoolExecutor(2) as pool:
         runs = [pool.submit(intake_batch) for _ in range(2)]
         results = [r.result() for r in runs]
+        [person] = needs_person.values()
+        # Inside: the review run builds the runner's cached context from the settings of
+        # the moment; ending the block while it does would leave the auto policy cached
+        # for the tests after this one.
+        wait_for_state(person, {"PAUSED"}, timeout=240)
     processed = [r.package for batch in results for r in batch]
     assert sorted(processed) == sorted(set(processed)), "a package was processed twice"
     for app_id in apps.values():
         assert registry.result(app_id) is not None, "not decided by the batch"
         assert review_runs(app_id) == [], "an auto-decided application got a review run"
         assert app_id not in registry.queued_reviews()
-    [person] = needs_person.values()
-    wait_for_state(person, {"PAUSED"}, timeout=240)
     assert registry.result(person) is None
     numbers = [registry.result(a).number for a in apps.values()]
     assert len(set(numbers)) == 3
