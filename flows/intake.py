@@ -231,7 +231,9 @@ REVIEW_GROUP = 8
 def _hand_over_early(app_ids: list[str]) -> list[str] | None:
     """Review runs for ``app_ids`` now; None: that failed, and the hand-over at the
     end of the batch tries them again (a failure here must not end the batch)."""
-    state = start_reviews(app_ids, return_state=True)
+    # No retries here: waiting out their back-off would hold up collecting the batch,
+    # and the hand-over at the end retries.
+    state = start_reviews.with_options(retries=0)(app_ids, return_state=True)
     if state.is_completed():
         started: list[str] = state.result()
         return started
