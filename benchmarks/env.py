@@ -76,17 +76,26 @@ def start_local_services(settings: Settings, stack: ExitStack) -> tuple[Any, Any
 DEFAULT_POSTGRES_DSN = "postgresql://postgres@127.0.0.1:5432"
 
 
-def postgres_reachable(dsn: str) -> bool:
+def _admin(dsn: str, statement: str | None = None) -> None:
+    """Connect to the server's maintenance database and run ``statement`` (if any)."""
     import asyncio
 
     import asyncpg
 
-    async def probe() -> None:
+    async def run() -> None:
         conn = await asyncpg.connect(f"{dsn}/postgres", timeout=3)
-        await conn.close()
+        try:
+            if statement is not None:
+                await conn.execute(statement)
+        finally:
+            await conn.close()
 
+    asyncio.run(run())
+
+
+def postgres_reachable(dsn: str) -> bool:
     try:
-        asyncio.run(probe())
+        _admin(dsn)
     except Exception:
         return False
     return True
@@ -95,18 +104,7 @@ def postgres_reachable(dsn: str) -> bool:
 def use_postgres(dsn: str, database: str) -> Settings:
     """Create ``database`` on the PostgreSQL server at ``dsn`` and point the Prefect server
     of this installation at it (the production configuration); returns the settings."""
-    import asyncio
-
-    import asyncpg
-
-    async def create() -> None:
-        conn = await asyncpg.connect(f"{dsn}/postgres")
-        try:
-            await conn.execute(f'CREATE DATABASE "{database}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
+    _admin(dsn, f'CREATE DATABASE "{database}"')
     host = dsn.split("://", 1)[1]
     os.environ["MEDLICENSE_PREFECT_DATABASE_URL"] = f"postgresql+asyncpg://{host}/{database}"
     get_settings.cache_clear()
@@ -118,15 +116,4 @@ def use_postgres(dsn: str, database: str) -> Settings:
 
 
 def drop_postgres(dsn: str, database: str) -> None:
-    import asyncio
-
-    import asyncpg
-
-    async def drop() -> None:
-        conn = await asyncpg.connect(f"{dsn}/postgres")
-        try:
-            await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        finally:
-            await conn.close()
-
-    asyncio.run(drop())
+    _admin(dsn, f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
