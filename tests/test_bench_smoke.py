@@ -19,7 +19,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _quick(tmp_path: Path, *extra: str) -> dict[str, Any]:
+def _quick(tmp_path: Path, *extra: str, timeout: float = 85) -> dict[str, Any]:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [
@@ -36,7 +36,7 @@ def _quick(tmp_path: Path, *extra: str) -> dict[str, Any]:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=85,
+        timeout=timeout,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
@@ -60,3 +60,46 @@ def test_bench_quick_stages(benchmark: Any, tmp_path: Path) -> None:
         assert report["comparisons"][name]["ratio"] > 0
     assert report["peak_rss_whole_run"]["mib"] > 0
     assert not (tmp_path / "var").exists()  # the data directory is removed after the run
+
+
+def _postgres_up() -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        sock.settimeout(1.0)
+        return sock.connect_ex(("127.0.0.1", 5432)) == 0
+
+
+@pytest.mark.timeout(200)
+@pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL on 127.0.0.1:5432")
+def test_bench_quick_pipeline_on_postgresql(tmp_path: Path) -> None:
+    """The pipeline scenario in its production configuration: a Prefect server on a
+    PostgreSQL database of the run's own, whose backends count with the tree."""
+    before = _bench_databases()
+    report = _quick(tmp_path, "--scanned", "0", "--prefect-db", "postgresql", timeout=190)
+    assert report["options"]["prefect_database"] == "postgresql"
+    pipe = report["pipeline"]
+    assert pipe["packages"] == 3 and pipe["errors"] == 0
+    assert report["loop"]["outcomes"] == pipe["outcomes"]
+    assert "postgresql" in report["pipeline_peak_rss"]["pss_by_role_mib"]
+    assert pipe["cpu_seconds_by_role"]["prefect-server"] > 0
+    assert report["comparisons"]["pipeline_vs_plain_loop"]["ratio"] > 0
+    assert _bench_databases() == before, "the run's database was not dropped"
+
+
+def _bench_databases() -> set[str]:
+    import asyncio
+
+    import asyncpg
+
+    async def names() -> set[str]:
+        conn = await asyncpg.connect("postgresql://postgres@127.0.0.1:5432/postgres")
+        try:
+            rows = await conn.fetch(
+                "SELECT datname FROM pg_database WHERE datname LIKE 'medlicense_bench_%'"
+            )
+        finally:
+            await conn.close()
+        return {r["datname"] for r in rows}
+
+    return asyncio.run(names())
