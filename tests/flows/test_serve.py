@@ -77,6 +77,23 @@ def _wait_for_deployments(settings: Settings, proc: subprocess.Popen[bytes], log
     raise AssertionError("serve never registered its deployments:\n" + log.read_text())
 
 
+def _event_names(run_id: Any, *, until_seen: str, timeout: float = 60) -> set[str]:
+    """Names of the stored events about one flow run, once ``until_seen`` is among them
+    (events are stored in batches, a moment after they happen)."""
+    from prefect import get_client
+    from prefect.events.filters import EventFilter, EventResourceFilter
+
+    wanted = EventFilter(resource=EventResourceFilter(id=[f"prefect.flow-run.{run_id}"]))
+    deadline = time.monotonic() + timeout
+    with get_client(sync_client=True) as client:
+        while True:
+            names = {e.event for e in client.read_events(wanted, limit=50).events}
+            if until_seen in names:
+                return names
+            assert time.monotonic() < deadline, f"{until_seen} never stored; got {names}"
+            time.sleep(1)
+
+
 def test_an_intake_run_is_served_and_its_review_waits_for_a_person(
     serving: str, s3_server: Settings
 ) -> None:
@@ -101,6 +118,11 @@ def test_an_intake_run_is_served_and_its_review_waits_for_a_person(
             assert time.monotonic() < deadline, f"the intake run did not finish: {state}"
             time.sleep(0.5)
     assert state.type.value == "COMPLETED"
+    # Runs executed inside the serving process send no heartbeats (the engine would wait
+    # for the heartbeat thread's sleep at the end of every run).
+    names = _event_names(run.id, until_seen="prefect.flow-run.Completed")
+    assert "prefect.flow-run.Running" in names
+    assert "prefect.flow-run.heartbeat" not in names
     # The manual policy: the accepted application's review run, taken by the same
     # serving process, waits for the executor's form.
     wait_for_state(app_id, {"PAUSED"}, timeout=120)
