@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
 
+from benchmarks.env import DEFAULT_POSTGRES_DSN, postgres_reachable
 from benchmarks.proctree import PeakRss, postgres_backends, role, tree_pids
 
 
@@ -61,13 +61,9 @@ def test_a_process_outside_the_tree_counts_only_when_adopted(stray: int) -> None
     assert pss_by_role["postgresql"] > 0
 
 
-def _postgres_up() -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex(("127.0.0.1", 5432)) == 0
-
-
-@pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL on 127.0.0.1:5432")
+@pytest.mark.skipif(
+    not postgres_reachable(DEFAULT_POSTGRES_DSN), reason=f"no PostgreSQL at {DEFAULT_POSTGRES_DSN}"
+)
 def test_the_backend_of_a_real_connection_is_found() -> None:
     import asyncpg
 

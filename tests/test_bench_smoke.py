@@ -16,6 +16,8 @@ from typing import Any
 
 import pytest
 
+from benchmarks.env import DEFAULT_POSTGRES_DSN, postgres_reachable
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -62,16 +64,10 @@ def test_bench_quick_stages(benchmark: Any, tmp_path: Path) -> None:
     assert not (tmp_path / "var").exists()  # the data directory is removed after the run
 
 
-def _postgres_up() -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        sock.settimeout(1.0)
-        return sock.connect_ex(("127.0.0.1", 5432)) == 0
-
-
 @pytest.mark.timeout(200)
-@pytest.mark.skipif(not _postgres_up(), reason="no PostgreSQL on 127.0.0.1:5432")
+@pytest.mark.skipif(
+    not postgres_reachable(DEFAULT_POSTGRES_DSN), reason=f"no PostgreSQL at {DEFAULT_POSTGRES_DSN}"
+)
 def test_bench_quick_pipeline_on_postgresql(tmp_path: Path) -> None:
     """The pipeline scenario in its production configuration: a Prefect server on a
     PostgreSQL database of the run's own, whose backends count with the tree."""
