@@ -41,11 +41,13 @@ from medlicense.errors import MedLicenseError
 from medlicense.models import Outcome, ReceiptResult
 from medlicense.processing import application_id, list_new_packages
 from medlicense.register import Registry
+from medlicense.review_page import ReviewHandover
 from medlicense.settings import Settings, get_settings
 from medlicense.workers import PackageOutcome, shared_pool
 from storage.client import ObjectStore
 
 from .context import RETRY_DELAYS, REVIEW_FLOW, retry_transient
+from .handover import handover_state, wait_for_executor
 
 
 def review_deployment_name(settings: Settings) -> str:
@@ -127,8 +129,13 @@ def _batch_alive(owner: str) -> bool:
 
 
 @task(name="start-reviews", retries=3, retry_delay_seconds=RETRY_DELAYS)
-def start_reviews(own: list[str]) -> list[str]:
-    """One review run per application a person decides; returns the applications handed over."""
+def start_reviews(own: list[str], handovers: list[ReviewHandover] | None = None) -> list[str]:
+    """One review run per application a person decides; returns the applications handed over.
+
+    An application with a hand-over (its worker prepared the first form) gets a
+    run that is created waiting for the executor (:mod:`flows.handover`); the
+    others get a scheduled run, which prepares its form itself.
+    """
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound as PrefectObjectNotFound
 
@@ -153,15 +160,21 @@ def start_reviews(own: list[str]) -> list[str]:
             )
             return []
 
+        ready = {h.app_id: h for h in handovers or ()}
+
         def start(app_id: str) -> str:
-            client.create_flow_run_from_deployment(
+            handover = ready.get(app_id)
+            run = client.create_flow_run_from_deployment(
                 deployment.id,
                 parameters={"app_id": app_id},
                 name=f"review {app_id}",
                 # A repeated start (a retry of this task) returns the same run.
                 idempotency_key=f"review-{app_id}",
                 tags=["review", app_id],
+                state=handover_state() if handover is not None else None,
             )
+            if handover is not None:
+                wait_for_executor(client, run, handover)
             registry.dequeue_review(app_id)
             return app_id
 
@@ -228,12 +241,12 @@ def _collect(key: str, future: PrefectFuture[PackageOutcome | None]) -> PackageO
 REVIEW_GROUP = 8
 
 
-def _hand_over_early(app_ids: list[str]) -> list[str] | None:
+def _hand_over_early(app_ids: list[str], handovers: list[ReviewHandover]) -> list[str] | None:
     """Review runs for ``app_ids`` now; None: that failed, and the hand-over at the
     end of the batch tries them again (a failure here must not end the batch)."""
     # No retries here: waiting out their back-off would hold up collecting the batch,
     # and the hand-over at the end retries.
-    state = start_reviews.with_options(retries=0)(app_ids, return_state=True)
+    state = start_reviews.with_options(retries=0)(app_ids, handovers, return_state=True)
     if state.is_completed():
         started: list[str] = state.result()
         return started
@@ -241,6 +254,10 @@ def _hand_over_early(app_ids: list[str]) -> list[str] | None:
         "starting review runs failed (%s); tried again after the batch", state.message
     )
     return None
+
+
+def _ready(handovers: dict[str, ReviewHandover], app_ids: list[str]) -> list[ReviewHandover]:
+    return [handovers[a] for a in app_ids if a in handovers]
 
 
 # Progress updates are API calls; a few dozen per batch show it moving.
@@ -275,6 +292,7 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
     auto = settings.review_policy == "auto" and not settings.head_confirmation
     by_key: dict[str, ReceiptResult] = {}
     undecided: list[str] = []
+    handovers: dict[str, ReviewHandover] = {}
     started: list[str] = []
     decided = 0
     step = max(1, len(keys) // PROGRESS_STEPS)
@@ -288,10 +306,12 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
                 decided += 1
             elif receipt.outcome is Outcome.ACCEPTED and receipt.app_id:
                 undecided.append(receipt.app_id)
+                if outcome.handover is not None:
+                    handovers[receipt.app_id] = outcome.handover
                 if len(undecided) % REVIEW_GROUP == 0:
-                    # Handed over while the batch goes on: the review runs reach their
-                    # forms on the serving process's idle moments, not after the batch.
-                    early = _hand_over_early(undecided[-REVIEW_GROUP:])
+                    # Handed over while the batch goes on, not in a tail after it.
+                    group = undecided[-REVIEW_GROUP:]
+                    early = _hand_over_early(group, _ready(handovers, group))
                     if early is not None:
                         started += early
                         del undecided[-REVIEW_GROUP:]
@@ -299,7 +319,7 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
             _report_progress(progress, done, len(keys))
     if auto:
         logger.info("%d application(s) decided by the auto policy", decided)
-    started += start_reviews(undecided)
+    started += start_reviews(undecided, _ready(handovers, undecided))
     logger.info("%d review run(s) started", len(started))
     results = [by_key[k] for k in keys if k in by_key]
     _report_progress(progress, len(keys), len(keys))

@@ -7,7 +7,8 @@ resumption the flow starts from the top; the steps before the wait are
 idempotent (create-only records, cached task results), and ``suspend_flow_run``
 with the same key hands back the submitted input instead of suspending again.
 
-The work is in :mod:`medlicense.licensing`; the forms in :mod:`medlicense.review`.
+The work is in :mod:`medlicense.licensing`; the forms in :mod:`medlicense.review`
+and :mod:`medlicense.review_page`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from medlicense.licensing import (
     record_decision,
     record_head,
     refuse,
-    review_due,
     store_draft,
     validate_decision,
 )
@@ -41,13 +41,13 @@ from medlicense.records import (
     ServiceResult,
 )
 from medlicense.register import Registry
-from medlicense.review import (
+from medlicense.review import head_form, review_form, to_decision, to_head_decision
+from medlicense.review_page import (
     application_markdown,
+    artifact_description,
     artifact_key,
-    head_form,
-    review_form,
-    to_decision,
-    to_head_decision,
+    review_pause_key,
+    review_wait_seconds,
 )
 
 from .context import RETRY_DELAYS, REVIEW_FLOW, retry_transient, worker_context
@@ -56,8 +56,6 @@ from .context import RETRY_DELAYS, REVIEW_FLOW, retry_transient, worker_context
 MAX_ROUNDS = 10
 # The head's 2-hour limit is counted in working time; the wait allows a working day and more.
 HEAD_WAIT = dt.timedelta(days=3)
-# A review found overdue still waits this long for the person before the run fails.
-OVERDUE_GRACE = dt.timedelta(hours=8)
 
 
 def _now() -> dt.datetime:
@@ -135,10 +133,6 @@ def refuse_task(app_id: str, decision: ReviewDecision, head: HeadDecision) -> Se
     return refuse(worker_context(), app_id, decision, head, _now())
 
 
-def _seconds_until(moment: dt.datetime, grace: dt.timedelta) -> int:
-    return int(max((moment - _now()).total_seconds(), grace.total_seconds()))
-
-
 @flow(
     name=REVIEW_FLOW,
     flow_run_name="review {app_id}",
@@ -154,7 +148,6 @@ def review_application(app_id: str) -> ServiceResult:
         return done
     app = assign_task(app_id)
     _application_artifact(ctx, app)
-    due = review_due(ctx, app)
     decision: ReviewDecision | None = None
     if settings.review_policy == "auto":
         decision = auto_decision(ctx, app)
@@ -166,8 +159,10 @@ def review_application(app_id: str) -> ServiceResult:
             form = review_form(ctx, app)
             reply = suspend_flow_run(
                 wait_for_input=form,
-                timeout=_seconds_until(due, OVERDUE_GRACE),
-                key=f"review-{round_no}",
+                timeout=review_wait_seconds(ctx, app, _now()),
+                # The intake batch may have suspended round 1 at creation with this key
+                # (flows.handover): the server then hands back the stored response.
+                key=review_pause_key(round_no),
             )
             decision = to_decision(reply)
         try:
@@ -214,8 +209,7 @@ def _application_artifact(
     create_markdown_artifact(
         key=artifact_key(app.app_id),
         markdown=application_markdown(ctx, app, result),
-        description=f"{app.verdict.request.applicant_name or app.app_id}: "
-        + (result.outcome if result else "in review"),
+        description=artifact_description(app, result),
     )
 
 

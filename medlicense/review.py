@@ -3,35 +3,28 @@
 The review form is a Prefect ``RunInput`` built per application: its refusal
 grounds and subtypes are enums of the application's edition (the UI renders
 them as pick lists), its defaults come from the request, and its description
-is a Markdown page with everything needed to decide.  The same form, as a
-dict, is what ``medlicense review approve|refuse`` sends from a terminal.
+is a Markdown page with everything needed to decide (:mod:`medlicense.review_page`).
+The same form, as a dict, is what ``medlicense review approve|refuse`` sends
+from a terminal.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from enum import StrEnum
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from prefect.input import RunInput
 from pydantic import Field, create_model
 
-from medlicense.errors import MedLicenseError, RulesError
-from medlicense.licensing import attention_findings, edition_of, review_due
+from medlicense.errors import MedLicenseError
 from medlicense.processing import IntakeContext
 from medlicense.records import (
     ApplicationFile,
     Decision,
     HeadDecision,
     ReviewDecision,
-    ServiceResult,
 )
-from medlicense.rules import check_id, fee_due
-from medlicense.rules.schema import Edition
-
-# Presigned links cannot outlive 7 days under SigV4; the form says so.
-LINK_VALIDITY = dt.timedelta(days=7)
+from medlicense.review_page import FormSpec, form_spec
 
 
 class ReviewInput(RunInput):
@@ -71,38 +64,45 @@ def _codes_enum(name: str, codes: list[str]) -> type[StrEnum]:
 
 def review_form(ctx: IntakeContext, app: ApplicationFile) -> type[ReviewInput]:
     """The review form of ``app``: edition-specific pick lists, defaults and description."""
-    edition = edition_of(ctx, app)
-    request = app.verdict.request
-    grounds = [g.code for g in edition.refusal_grounds] or ["other"]
-    subtypes = [s.code for s in edition.subtypes] or ["other"]
-    ground_enum = _codes_enum("RefusalGroundCode", grounds)
-    subtype_enum = _codes_enum("SubtypeCode", subtypes)
-    known = set(subtypes)
+    return form_from_spec(form_spec(ctx, app))
+
+
+def form_from_spec(spec: FormSpec) -> type[ReviewInput]:
+    """The form class of ``spec``; the same spec gives the same form in every process."""
+    ground_enum = _codes_enum("RefusalGroundCode", list(spec.grounds))
+    subtype_enum = _codes_enum("SubtypeCode", list(spec.subtypes))
     fields: dict[str, Any] = {
         "decision": (Literal["approve", "refuse"], Field("approve")),
-        "executor": (str, Field(ctx.settings.executor_name, description="Who reviewed")),
+        "executor": (str, Field(spec.executor, description="Who reviewed")),
         "grounds": (
             list[ground_enum],  # type: ignore[valid-type]
             Field(
                 default_factory=list,
-                description=f"Refusal: grounds of item {edition.refusal_item.value}",
+                description=f"Refusal: grounds of item {spec.refusal_item}",
             ),
         ),
         "subtypes": (
             list[subtype_enum],  # type: ignore[valid-type]
             # Plain defaults (not factories) so the UI shows them filled in.
             Field(
-                [s for s in request.subtypes if s in known],
-                description="Approval: subtypes of medical activity",
+                list(spec.default_subtypes), description="Approval: subtypes of medical activity"
             ),
         ),
         "places": (
             list[str],
-            Field(list(request.places), description="Approval: places"),
+            Field(list(spec.places), description="Approval: places"),
         ),
     }
     model = create_model("ReviewInput", __base__=ReviewInput, **fields)
-    return model.with_initial_data(description=review_description(ctx, app))
+    return model.with_initial_data(description=spec.description)
+
+
+def form_schema(form: type[ReviewInput]) -> dict[str, Any]:
+    """The JSON schema of ``form`` as Prefect's ``RunInput.save`` stores it, so the UI
+    renders it and the server validates a response against it the stock way."""
+    from prefect._internal.pydantic.v2_schema import create_v2_schema
+
+    return create_v2_schema(form.__name__, model_base=form)
 
 
 def head_form(
@@ -143,140 +143,6 @@ def to_decision(reply: ReviewInput) -> ReviewDecision:
 
 def to_head_decision(reply: HeadConfirmInput) -> HeadDecision:
     return HeadDecision(confirmed=reply.decision == "sign", actor=reply.head, comment=reply.comment)
-
-
-# --- the description ---------------------------------------------------------------------------
-
-
-def _link(ctx: IntakeContext, key: str) -> str:
-    try:
-        url = ctx.store.client.presigned_get_object(
-            ctx.settings.bucket_artifacts, key, expires=LINK_VALIDITY
-        )
-    except Exception:  # no credentials to sign with: the key alone still locates it
-        return f"`s3://{ctx.settings.bucket_artifacts}/{key}`"
-    return f"[{key.rsplit('/', 1)[-1]}]({url})"
-
-
-def _fee_lines(ctx: IntakeContext, app: ApplicationFile, edition: Edition) -> list[str]:
-    request = app.verdict.request
-    tz = ZoneInfo(ctx.settings.timezone)
-    lines = []
-    try:
-        due = fee_due(
-            edition, request.kind, app.received_at.astimezone(tz).date(), ctx.rulebook.mci
-        )
-        lines.append(
-            f"- due: **{due.rate_mci} MCI × {due.mci_tenge} ₸ = {due.amount} ₸** "
-            f"({request.kind.value}, MCI of {due.payment_date}; data status {due.status.value})"
-        )
-    except RulesError as exc:
-        lines.append(f"- due: unknown ({exc.code})")
-    if request.payment_gateway_ref:
-        lines.append(
-            f"- paid through the payment gateway, reference `{request.payment_gateway_ref}`"
-        )
-    else:
-        attached = any(d.kind == "fee_payment" for d in app.verdict.documents)
-        lines.append(f"- payment document attached: **{'yes' if attached else 'no'}**")
-    fee_findings = [f for f in app.verdict.findings if f.code.startswith("fee.")]
-    for f in fee_findings:
-        lines.append(f"- {f.severity.value}: `{f.code}` {f.message}")
-    if not fee_findings:
-        lines.append("- the automated checks found nothing wrong with the payment")
-    return lines
-
-
-def review_description(ctx: IntakeContext, app: ApplicationFile) -> str:
-    edition = edition_of(ctx, app)
-    request = app.verdict.request
-    tz = ZoneInfo(ctx.settings.timezone)
-    due = review_due(ctx, app)
-    now = dt.datetime.now(dt.UTC)
-    id_ok = bool(request.iin_bin) and check_id(request.iin_bin or "").valid
-    out = [
-        f"## Review: {request.applicant_name or 'applicant not named'} — {request.kind.value}",
-        "",
-        f"- application `{app.app_id}`, receipt **{app.receipt_number}** "
-        f"({_link(ctx, app.receipt_key)}), received "
-        f"{app.received_at.astimezone(tz):%Y-%m-%d %H:%M}",
-        f"- IIN/BIN: `{request.iin_bin or '—'}` ({'valid' if id_ok else 'NOT valid'}); "
-        f"applicant type: {request.applicant_type.value if request.applicant_type else 'not given'}"
-        + ("; through a representative" if request.representative else ""),
-        f"- edition: {edition.id}",
-        f"- **review due by {due.astimezone(tz):%Y-%m-%d %H:%M}**"
-        + (" — **OVERDUE**" if now > due else ""),
-    ]
-    if request.license_number:
-        out.append(f"- license concerned: **{request.license_number}**")
-    if request.reissue_ground:
-        out.append(f"- re-issue ground: `{request.reissue_ground}`")
-    out += ["", "### Documents", "", "| file | kind | pages | confidence |", "|---|---|---|---|"]
-    base = f"applications/{app.app_id}/documents/"
-    for doc in app.verdict.documents:
-        name = edition.document_name(doc.kind).ru if doc.kind else "не распознан / танылмады"
-        pages = f"{doc.pages}" + (
-            f" (p. {doc.page_range[0]}–{doc.page_range[1]})" if doc.page_range else ""
-        )
-        out.append(f"| {_link(ctx, base + doc.file)} | {name} | {pages} | {doc.confidence:.2f} |")
-    out.append(f"\nThe package as uploaded: {_link(ctx, app.package_key)}")
-    out += ["", "### Automated checks", ""]
-    findings = attention_findings(app)
-    if not findings:
-        out.append("Nothing found that needs attention.")
-    for f in findings:
-        where = f" ({f.document})" if f.document else ""
-        out.append(f"- **{f.severity.value}** `{f.code}`{where}: {f.message}")
-    notes = [f for f in app.verdict.findings if f not in findings]
-    for f in notes:
-        out.append(f"- note `{f.code}`: {f.message}")
-    out += ["", "### Fee", "", *_fee_lines(ctx, app, edition)]
-    out += ["", f"### Refusal grounds (item {edition.refusal_item.value})", ""]
-    out += [f"- `{g.code}` — {g.name.ru}" for g in edition.refusal_grounds]
-    out += [
-        "",
-        "Approve with the subtypes and places to license, or refuse with the grounds and "
-        "the reasoning. Links are valid for 7 days; `medlicense review list` prints fresh ones.",
-    ]
-    return "\n".join(out)
-
-
-def artifact_key(app_id: str) -> str:
-    # Prefect artifact keys: lower-case letters, digits and dashes only.
-    return "application-" + "".join(c if c.isalnum() else "-" for c in app_id.lower())
-
-
-def application_markdown(
-    ctx: IntakeContext, app: ApplicationFile, result: ServiceResult | None = None
-) -> str:
-    """The application's page in the UI: documents, findings, steps against their limits,
-    the decision and what was issued."""
-    from medlicense.register import Registry
-
-    tz = ZoneInfo(ctx.settings.timezone)
-    reg = Registry(ctx.store, ctx.settings)
-    out = [review_description(ctx, app), "", "### Steps and time limits", ""]
-    out += ["| step | by | at | due by | |", "|---|---|---|---|---|"]
-    for e in reg.events(app.app_id):
-        due = f"{e.due_by.astimezone(tz):%Y-%m-%d %H:%M}" if e.due_by else "—"
-        out.append(
-            f"| {e.step} ({e.detail}) | {e.actor} | {e.at.astimezone(tz):%Y-%m-%d %H:%M} "
-            f"| {due} | {'**overdue**' if e.overdue else 'in time'} |"
-        )
-    out += ["", "### Decision", ""]
-    if result is None:
-        out.append("Waiting for the executor's decision (*Runs* → this run → *Resume*).")
-    else:
-        out.append(
-            f"**{result.outcome}** — number **{result.number}**, {result.issued_at:%Y-%m-%d}"
-        )
-        out += [f"- {_link(ctx, key)}" for key in result.documents]
-        if result.outcome != "refused":
-            out.append(
-                f"\nPublished for downstream systems under "
-                f"`s3://{ctx.settings.bucket_published}/licenses/{result.number}/`."
-            )
-    return "\n".join(out)
 
 
 class ReviewInputError(MedLicenseError):

@@ -21,6 +21,7 @@ import atexit
 import datetime as dt
 import fcntl
 import gc
+import logging
 import os
 import threading
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -42,9 +43,12 @@ from medlicense.processing import (
     process_package,
 )
 from medlicense.records import ServiceResult
+from medlicense.register import UnitOfWork
+from medlicense.review_page import ReviewHandover
 from medlicense.settings import Settings
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 class WorkerCrashed(MedLicenseError):
@@ -98,6 +102,8 @@ class PackageOutcome(BaseModel):
     # The auto review failed (storage down, say): the application stays queued and
     # its review run takes it over, so the receipt stands.
     auto_review_error: str | None = None
+    # A person decides: the review run's first form, ready (None: the run builds it).
+    handover: ReviewHandover | None = None
 
 
 def _package_job(key: str, owner: str) -> PackageOutcome | None:
@@ -120,17 +126,39 @@ def _handle_package(key: str, owner: str) -> PackageOutcome | None:
         if not claim_package(ctx.store, ctx.settings, key, owner):
             return None  # another intake run is on it
         receipt = process_package(ctx, key)
-        if receipt.outcome is not Outcome.ACCEPTED or not can_auto_review(ctx):
+        if receipt.outcome is not Outcome.ACCEPTED:
             return PackageOutcome(receipt=receipt)
+        app_id = application_id(key)
+        now = dt.datetime.now(dt.UTC)
+        if not can_auto_review(ctx):
+            return PackageOutcome(receipt=receipt, handover=_handover(ctx, unit, app_id, now))
         try:
-            decided = auto_review(ctx, application_id(key), dt.datetime.now(dt.UTC))
+            decided = auto_review(ctx, app_id, now)
             # Inside the try: a refresh that fails fails the auto review, as it did
             # when each step refreshed the record itself; the receipt stands.
             unit.flush()
         except MedLicenseError as exc:
             unit.flush(cause=exc)  # what the review did before failing, as far as possible
             return PackageOutcome(receipt=receipt, auto_review_error=exc.code)
-        return PackageOutcome(receipt=receipt, decided=decided)
+        if decided is not None:
+            return PackageOutcome(receipt=receipt, decided=decided)
+        return PackageOutcome(receipt=receipt, handover=_handover(ctx, unit, app_id, now))
+
+
+def _handover(
+    ctx: IntakeContext, unit: UnitOfWork, app_id: str, now: dt.datetime
+) -> ReviewHandover | None:
+    """The review run's first form, or None: the run then builds it itself, as before."""
+    from medlicense.review_page import prepare_handover
+
+    try:
+        handover = prepare_handover(ctx, app_id, now)
+        unit.flush()
+    except MedLicenseError as exc:
+        unit.flush(cause=exc)
+        log.warning("review hand-over of %s not prepared (%s); its run prepares it", app_id, exc)
+        return None
+    return handover
 
 
 def _warm_job() -> int:

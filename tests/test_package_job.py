@@ -168,6 +168,7 @@ def test_record_json_is_refreshed_when_the_auto_review_fails(
         outcome = workers._package_job(key, OWNER)
     assert outcome is not None and outcome.decided is None
     assert outcome.auto_review_error == "storage.unavailable"
+    assert outcome.handover is None  # its review run prepares the form itself
     # The steps done before the failure are in the view, although nothing was
     # refreshed on the way.
     assert [e.key for e in _record(job, app_id).history] == [
@@ -199,10 +200,11 @@ def test_record_json_is_refreshed_when_the_job_crashes(
     assert [e.key for e in _record(job, app_id).history][-1] == "sign"
 
 
-def test_under_the_manual_policy_the_job_stops_at_the_receipt(
+def test_under_the_manual_policy_the_job_stops_at_the_executors_form(
     auto_ctx: IntakeContext, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No auto review: the record, rebuilt once at the end of the job, says accepted."""
+    """No auto review: the executor is assigned and the form prepared for the review run;
+    the record, rebuilt once at the end of the job, says in review."""
     manual = dataclasses.replace(
         auto_ctx, settings=auto_ctx.settings.model_copy(update={"review_policy": "manual"})
     )
@@ -210,5 +212,8 @@ def test_under_the_manual_policy_the_job_stops_at_the_receipt(
     key = _upload(manual, 505)
     outcome = workers._package_job(key, OWNER)
     assert outcome is not None and outcome.decided is None and outcome.auto_review_error is None
+    assert outcome.handover is not None and outcome.handover.app_id == application_id(key)
+    assert "### Documents" in outcome.handover.form.description
+    assert "Waiting for the executor" in outcome.handover.page
     record = _record(manual, application_id(key))
-    assert record.state == "accepted" and [e.key for e in record.history] == ["register"]
+    assert record.state == "in_review" and [e.key for e in record.history] == ["register", "assign"]

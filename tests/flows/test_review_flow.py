@@ -121,6 +121,10 @@ def test_accepted_applications_wait_in_the_ui_with_a_described_form(
         assert "### Documents" in description and "### Automated checks" in description
         assert "### Fee" in description and "review due by" in description
         assert "X-Amz-Signature" in description  # presigned links to the documents
+        with get_client(sync_client=True) as client:
+            history = [(st.type.value, st.name) for st in client.read_flow_run_states(run.id)]
+        # Created waiting by the intake batch: the run has not executed before the person.
+        assert history == [("RUNNING", "Handing over"), ("PAUSED", "Suspended")]
     waiting = {w["app_id"]: w for w in waiting_reviews()}
     assert waiting[first_batch["approve.zip"]]["waiting_for"] == "executor"
     # No review run for the incomplete package: its refusal receipt ends it.
@@ -393,7 +397,7 @@ def test_published_register_events_and_artifacts_after_the_workflow(
 
     from medlicense.processing import application_id
     from medlicense.publish import current_files, event_log
-    from medlicense.review import artifact_key
+    from medlicense.review_page import artifact_key
     from signing.verify import verify_pdf
     from storage.client import sha256_hex
 
@@ -479,3 +483,60 @@ def test_published_register_events_and_artifacts_after_the_workflow(
             )
         }
     assert keys == {"intake-batch", "intake-progress", artifact_key(first_batch["approve.zip"])}
+
+
+def test_a_repeated_hand_over_completes_the_form_and_leaves_a_decided_run_alone(
+    harness: str, s3_server: Settings
+) -> None:
+    """A retried start-reviews gets the same run back: a run suspended before its form was
+    stored gets the form; a run a person has resumed is not suspended again."""
+    from prefect import get_client
+    from prefect.input.run_input import keyset_from_paused_state
+
+    from flows.handover import handover_state, wait_for_executor
+    from flows.intake import review_deployment_name
+    from medlicense.review_page import FormSpec, ReviewHandover
+
+    spec = FormSpec(
+        executor="Executor",
+        grounds=("g1",),
+        subtypes=("s1",),
+        default_subtypes=("s1",),
+        places=("Astana",),
+        refusal_item="10",
+        description="## Review: a form stored on the second attempt",
+    )
+    handover = ReviewHandover(
+        app_id="handover-retry", form=spec, page="# page", page_description="d", wait_seconds=600
+    )
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(review_deployment_name(s3_server))
+        run = client.create_flow_run_from_deployment(
+            deployment.id,
+            parameters={"app_id": "handover-retry"},
+            idempotency_key="test-handover-retry",
+            state=handover_state(),
+        )
+        try:
+            assert wait_for_executor(client, run, handover)
+            keys = keyset_from_paused_state(client.read_flow_run(run.id).state)
+            # An attempt that stopped after suspending: the description is gone.
+            client.delete_flow_run_input(run.id, keys["description"])
+            again = client.create_flow_run_from_deployment(
+                deployment.id,
+                parameters={"app_id": "handover-retry"},
+                idempotency_key="test-handover-retry",
+                state=handover_state(),
+            )
+            assert again.id == run.id
+            assert wait_for_executor(client, again, handover)
+            assert "second attempt" in client.read_flow_run_input(run.id, keys["description"])
+            # Resumed by a person (scheduled again): a late repeat must not suspend it.
+            client.resume_flow_run(run.id, run_input={"decision": "approve", "executor": "E"})
+            resumed = client.read_flow_run(run.id)
+            # The served deployment may take it at once: anything but paused again.
+            assert resumed.state is not None and resumed.state.type.value != "PAUSED"
+            assert not wait_for_executor(client, resumed, handover)
+            assert client.read_flow_run(run.id).state.type.value != "PAUSED"
+        finally:
+            client.delete_flow_run(run.id)
