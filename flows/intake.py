@@ -1,14 +1,15 @@
 """The intake batch flow: new portal uploads in, receipts out, accepted ones on to review.
 
-Orchestration only: which packages are new, one task run per package, retries,
-a per-batch table and progress in the Prefect UI, the ``auto`` review of what
-needs no person, and one review run per application that does.  The work is
+Orchestration only: which packages are new, one task run per group of
+packages (``MEDLICENSE_INTAKE_GROUP_SIZE``), a per-batch table with a row and a
+coded reason per package and progress in the Prefect UI, the ``auto`` review of
+what needs no person, and one review run per application that does.  The work is
 :func:`medlicense.processing.process_package` and
 :func:`medlicense.autoreview.auto_review`, which run and are tested without
 Prefect.
 
 Where it runs: task runs are threads of the flow-run process, each waiting on
-one job of the warm worker pool (:mod:`medlicense.workers`), which reads,
+its group's jobs in the warm worker pool (:mod:`medlicense.workers`), which reads,
 renders and signs in processes that built their key, fonts and rules once and
 keep them across batches for as long as the pool's owner lives.
 
@@ -37,16 +38,15 @@ from prefect.futures import PrefectFuture, as_completed
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from medlicense.errors import MedLicenseError
 from medlicense.models import Outcome, ReceiptResult
 from medlicense.processing import application_id, list_new_packages
 from medlicense.register import Registry
 from medlicense.review_page import ReviewHandover
 from medlicense.settings import Settings, get_settings
-from medlicense.workers import PackageOutcome, shared_pool
+from medlicense.workers import PackageOutcome, failed, shared_pool
 from storage.client import ObjectStore
 
-from .context import RETRY_DELAYS, REVIEW_FLOW, retry_transient
+from .context import RETRY_DELAYS, REVIEW_FLOW
 from .handover import handover_state, wait_for_executor
 
 
@@ -60,29 +60,28 @@ def find_new_packages() -> list[str]:
     return list_new_packages(ObjectStore.from_settings(settings), settings)
 
 
-def _package_run_name() -> str:
+def _group_run_name() -> str:
     from prefect.runtime import task_run
 
-    key = str(task_run.parameters.get("key", "?"))
-    return f"package {key.rsplit('/', 1)[-1]} ({application_id(key)})"
+    keys = list(task_run.parameters.get("keys") or ["?"])
+    first, last = (k.rsplit("/", 1)[-1] for k in (keys[0], keys[-1]))
+    return f"package {first}" if len(keys) == 1 else f"packages {first} … {last} ({len(keys)})"
 
 
 @task(
-    name="process-package",
-    task_run_name=_package_run_name,
-    retries=3,
-    retry_delay_seconds=RETRY_DELAYS,
-    retry_condition_fn=retry_transient,
+    name="process-packages",
+    task_run_name=_group_run_name,
     # Nothing resumes from this result (a re-run finds each package's processed
     # marker in storage), so it is neither written to disk nor keyed by a hash of
     # the inputs and the task's source, which the serving process did per package.
     persist_result=False,
 )
-def process_package_task(key: str, owner: str) -> PackageOutcome | None:
-    # One task run per package, the auto decision included: each task run costs the
-    # Prefect server work, and the decision needs nothing the package's worker lacks.
-    # None: another intake run has claimed the package.
-    return shared_pool(get_settings()).handle_package(key, owner)
+def process_packages_task(keys: list[str], owner: str) -> list[PackageOutcome | None]:
+    # A task run per group of packages, not per package: every task run costs the
+    # Prefect server and this process more than a package's own orchestration is worth,
+    # and a package's failure is its own outcome (a code in the batch table and the
+    # log), not the group's.  Storage and TSA outages are retried per package.
+    return shared_pool(get_settings()).handle_packages(keys, owner, retry_delays=RETRY_DELAYS)
 
 
 def reviews_to_start(
@@ -197,7 +196,8 @@ def batch_table(results: list[ReceiptResult]) -> list[dict[str, str]]:
             "application": r.app_id or application_id(r.package),
             "applicant": r.applicant or "",
             "outcome": r.outcome.value if r.outcome else "failed",
-            "reason": r.reason
+            "reason": (f"{r.error}: {r.reason}" if r.error and r.reason else None)
+            or r.reason
             or r.error
             or ("missing: " + ", ".join(r.missing) if r.missing else ""),
             "receipt": ", ".join(r.receipt_keys),
@@ -214,27 +214,32 @@ def _batch_name() -> str:
     return f"intake {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M:%S}Z"
 
 
-def _collect(key: str, future: PrefectFuture[PackageOutcome | None]) -> PackageOutcome | None:
+def _collect(
+    keys: list[str], future: PrefectFuture[list[PackageOutcome | None]]
+) -> list[tuple[str, PackageOutcome | None]]:
     logger = get_run_logger()
     try:
-        result = future.result()
-    except MedLicenseError as exc:
-        # The task run stays Failed in the UI with this code; the batch goes on.
-        logger.error("package %s failed: %s", key, exc)
-        return PackageOutcome(receipt=ReceiptResult(package=key, error=exc.code))
+        outcomes = future.result()
     except Exception as exc:
-        logger.error("package %s failed unexpectedly: %r", key, exc)
-        return PackageOutcome(receipt=ReceiptResult(package=key, error="internal.unexpected"))
-    if result is None:
-        logger.info("package %s is being processed by another intake run", key)
-    elif result.auto_review_error:
-        # Not lost: the application is still queued, and its review run takes it over.
-        logger.error(
-            "auto review of %s failed (%s); a review run takes it",
-            result.receipt.app_id,
-            result.auto_review_error,
-        )
-    return result
+        # Packages fail one by one inside the group; a group that fails as a whole
+        # (the task itself) still leaves a coded row per package, and the batch goes on.
+        logger.error("packages %s failed unexpectedly: %r", ", ".join(keys), exc)
+        outcomes = [failed(k, "internal.unexpected", repr(exc)) for k in keys]
+    for key, result in zip(keys, outcomes, strict=True):
+        if result is None:
+            logger.info("package %s is being processed by another intake run", key)
+        elif result.receipt.error:
+            logger.error(
+                "package %s failed (%s): %s", key, result.receipt.error, result.receipt.reason
+            )
+        elif result.auto_review_error:
+            # Not lost: the application is still queued, and its review run takes it over.
+            logger.error(
+                "auto review of %s failed (%s); a review run takes it",
+                result.receipt.app_id,
+                result.auto_review_error,
+            )
+    return list(zip(keys, outcomes, strict=True))
 
 
 # Review runs are started for this many applications at a time during the batch.
@@ -264,14 +269,14 @@ def _ready(handovers: dict[str, ReviewHandover], app_ids: list[str]) -> list[Rev
 PROGRESS_STEPS = 25
 
 
-# Task runs are threads that wait on the warm worker pool; a few more threads than
-# workers keep every worker busy while finished jobs are collected.
+# Task runs are threads that wait on the warm worker pool for their group's jobs; a few
+# groups in flight keep every worker busy while a finished group is collected.
 @flow(
     name="intake-batch",
     flow_run_name=_batch_name,
     log_prints=True,
     # The decorator's annotation is invariant in the future type; the thread runner fits.
-    task_runner=ThreadPoolTaskRunner(max_workers=16),  # type: ignore[arg-type]
+    task_runner=ThreadPoolTaskRunner(max_workers=4),  # type: ignore[arg-type]
 )
 def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
     logger = get_run_logger()
@@ -281,8 +286,10 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
         keys = keys[:limit]
     logger.info("%d new package(s)", len(keys))
     owner = str(flow_run.id or "local")
-    futures = process_package_task.map(keys, owner=unmapped(owner))
-    key_of = {f.task_run_id: k for k, f in zip(keys, futures, strict=True)}
+    size = settings.intake_group_size
+    groups = [keys[i : i + size] for i in range(0, len(keys), size)]
+    futures = process_packages_task.map(groups, owner=unmapped(owner))
+    group_of = {f.task_run_id: g for g, f in zip(groups, futures, strict=True)}
     # Sync inside a sync flow (async_dispatch); the union in the stubs covers async callers.
     progress: uuid.UUID = create_progress_artifact(  # type: ignore[assignment]
         progress=0.0,
@@ -296,10 +303,13 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
     started: list[str] = []
     decided = 0
     step = max(1, len(keys) // PROGRESS_STEPS)
-    for done, future in enumerate(as_completed(futures), start=1):
-        key = key_of[future.task_run_id]
-        outcome = _collect(key, future)
-        if outcome is not None:
+    done = 0
+    next_report = step
+    for future in as_completed(futures):
+        for key, outcome in _collect(group_of[future.task_run_id], future):
+            done += 1
+            if outcome is None:
+                continue
             receipt = outcome.receipt
             by_key[key] = receipt
             if outcome.decided is not None:
@@ -315,8 +325,9 @@ def intake_batch(limit: int | None = None) -> list[ReceiptResult]:
                     if early is not None:
                         started += early
                         del undecided[-REVIEW_GROUP:]
-        if done % step == 0:
+        if done >= next_report:
             _report_progress(progress, done, len(keys))
+            next_report = done + step
     if auto:
         logger.info("%d application(s) decided by the auto policy", decided)
     started += start_reviews(undecided, _ready(handovers, undecided))

@@ -136,6 +136,12 @@ class Settings(BaseSettings):
         ge=0,
         description="Warm worker processes that read, render and sign; 0: one per core.",
     )
+    intake_group_size: int = Field(
+        8,
+        ge=1,
+        description="Packages per task run of an intake batch: each task run costs the "
+        "Prefect server and the serving process; a package's failure stays its own.",
+    )
     worker_max_tasks: int = Field(
         0,
         ge=0,

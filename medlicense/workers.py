@@ -24,6 +24,8 @@ import gc
 import logging
 import os
 import threading
+import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import ExitStack
@@ -32,7 +34,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
-from medlicense.errors import MedLicenseError
+from medlicense.errors import MedLicenseError, StorageUnavailable, TimestampError
 from medlicense.memory import limit_arenas, release_free_memory
 from medlicense.models import Outcome, ReceiptResult
 from medlicense.processing import (
@@ -104,6 +106,11 @@ class PackageOutcome(BaseModel):
     auto_review_error: str | None = None
     # A person decides: the review run's first form, ready (None: the run builds it).
     handover: ReviewHandover | None = None
+
+
+def failed(key: str, code: str, detail: str | None = None) -> PackageOutcome:
+    """The outcome of a package whose job failed: no receipt, the error's code and message."""
+    return PackageOutcome(receipt=ReceiptResult(package=key, error=code, reason=detail))
 
 
 def _package_job(key: str, owner: str) -> PackageOutcome | None:
@@ -201,9 +208,48 @@ class WorkerPool:
         """Wait until every worker has built its context; returns the worker pids."""
         return sorted({self._result(f) for f in self._started})
 
-    def handle_package(self, key: str, owner: str) -> PackageOutcome | None:
-        """Receipt, and the auto decision where the policy allows; None: claimed elsewhere."""
-        return self._result(self._pool.submit(_package_job, key, owner))
+    def handle_packages(
+        self, keys: Sequence[str], owner: str, *, retry_delays: Sequence[float] = ()
+    ) -> list[PackageOutcome | None]:
+        """A group of packages at once, an outcome each, in order; None: claimed elsewhere.
+
+        A package's failure is its own outcome (a receipt with the error's code),
+        never the group's.  Storage and TSA outages usually heal within minutes:
+        such a package is tried again after each of ``retry_delays``, which is safe
+        because every write of a job is create-only or rewrites the same bytes.
+        """
+        futures = [self._pool.submit(_package_job, key, owner) for key in keys]
+        return [
+            self._settle(key, owner, future, retry_delays)
+            for key, future in zip(keys, futures, strict=True)
+        ]
+
+    def _settle(
+        self,
+        key: str,
+        owner: str,
+        future: Future[PackageOutcome | None],
+        retry_delays: Sequence[float],
+    ) -> PackageOutcome | None:
+        delays = list(retry_delays)
+        while True:
+            try:
+                return self._result(future)
+            except (StorageUnavailable, TimestampError) as exc:
+                if not delays:
+                    return failed(key, exc.code, exc.message)
+                log.warning("package %s: %s; tried again in %.0f s", key, exc, delays[0])
+                time.sleep(delays.pop(0))
+                try:
+                    future = self._pool.submit(_package_job, key, owner)
+                except RuntimeError:  # the pool was shut down (a worker died meanwhile)
+                    return failed(key, WorkerCrashed.default_code, "the worker pool was shut down")
+            except MedLicenseError as exc:
+                return failed(key, exc.code, exc.message)
+            except Exception as exc:
+                # Bad input must not end the batch: the package carries a code, its bytes stay.
+                log.exception("package %s failed unexpectedly", key)
+                return failed(key, "internal.unexpected", repr(exc))
 
     def submit(self, fn: Any, *args: Any) -> Future[Any]:
         return self._pool.submit(fn, *args)

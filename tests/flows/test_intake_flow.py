@@ -67,6 +67,34 @@ def test_every_package_gets_the_expected_outcome(
     assert {r.outcome for r in first_run} >= {Outcome.ACCEPTED, Outcome.REFUSED}
 
 
+def test_the_batch_has_a_task_run_per_group_of_packages(
+    first_run: list[ReceiptResult], uploaded: dict[str, dict[str, object]], s3_server: Settings
+) -> None:
+    """What the operator sees in the UI: a task run per group, named by its packages."""
+    import re
+    import time
+
+    from prefect import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterName
+
+    size = s3_server.intake_group_size
+    expected = sorted([size] * (len(uploaded) // size) + [len(uploaded) % size] * 1)
+    expected = [n for n in expected if n]
+    sizes: list[int] = []
+    deadline = time.monotonic() + 20
+    with get_client(sync_client=True) as client:
+        # Task runs reach the server as events, recorded a moment later.
+        while sorted(sizes) != expected and time.monotonic() < deadline:
+            runs = client.read_task_runs(
+                task_run_filter=TaskRunFilter(name=TaskRunFilterName(like_="packages "))
+            )
+            sizes = [int(m.group(1)) for r in runs if (m := re.search(r"\((\d+)\)$", r.name))]
+            time.sleep(0.5)
+    assert len(uploaded) > size  # the batch is split at all
+    assert sorted(sizes) == expected
+    assert all(r.state is not None and r.state.is_completed() for r in runs)
+
+
 def test_receipts_are_signed_verifiable_and_readable(
     first_run: list[ReceiptResult], s3_server: Settings, tmp_path: Path
 ) -> None:
