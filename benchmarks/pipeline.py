@@ -4,10 +4,10 @@ Both run the same stage functions on the same packages (uploaded under
 different keys, so each is new to its side) on warm worker processes
 (:mod:`medlicense.workers`): ``process_package`` per package, then for each
 accepted application the ``auto`` review (assign, decide, record, issue or
-refuse).  The pipeline does it as the intake flow (a task run per package and
-per auto review, threads waiting on the shared pool), plus a review run for
-each application that needs a person; the loop submits the same jobs to a pool
-of the same size directly.
+refuse).  The pipeline does it as the intake flow (a task run per group of
+packages, threads waiting on the shared pool), plus a review run, created
+waiting at its form, for each application that needs a person; the loop
+submits the same jobs to a pool of the same size directly.
 """
 
 from __future__ import annotations
