@@ -38,6 +38,7 @@ from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -49,18 +50,21 @@ from medlicense.errors import (
     RulesError,
     SigningError,
 )
-from medlicense.intake import check_package_bytes
 from medlicense.models import Outcome, PackageVerdict, ReceiptResult
 from medlicense.publish import emit
 from medlicense.rules import Rulebook, load_rulebook
 from medlicense.settings import Settings
-from signing.pki import CRL_PATH, TSA_PATH, PkiPaths, init_pki
-from signing.services import LocalPkiServices, services_url
-from signing.signer import PdfSigner
 from storage.client import ObjectStore
 from storage.events import EventType, first_attempt
-from templates.models import ReceiptData
-from templates.render import Renderer
+
+# Reading (pdfplumber, pypdf), rendering (WeasyPrint) and signing (pyHanko) are
+# imported where they are used: the serving process imports this module for its
+# flows but only needs them once it builds a context itself (tests/test_imports.py).
+if TYPE_CHECKING:
+    from signing.pki import PkiPaths
+    from signing.signer import PdfSigner
+    from templates.models import ReceiptData
+    from templates.render import Renderer
 
 PDF = "application/pdf"
 JSON = "application/json"
@@ -117,6 +121,9 @@ class IntakeContext:
 
 
 def ensure_pki(settings: Settings) -> PkiPaths:
+    from signing.pki import init_pki
+    from signing.services import services_url
+
     return init_pki(
         settings.resolved_pki_dir,
         settings.signer_passphrase.get_secret_value(),
@@ -133,6 +140,9 @@ def start_dev_pki_services(settings: Settings, pki: PkiPaths, stack: ExitStack) 
     it answering and use it.  The process that binds it serves it until it exits,
     so long-lived processes (``medlicense serve``, the demo) start it first.
     """
+    from signing.pki import CRL_PATH, TSA_PATH
+    from signing.services import LocalPkiServices, services_url
+
     services = LocalPkiServices(
         pki,
         settings.signer_passphrase.get_secret_value(),
@@ -161,6 +171,9 @@ def start_dev_pki_services(settings: Settings, pki: PkiPaths, stack: ExitStack) 
 
 @contextmanager
 def intake_context(settings: Settings) -> Iterator[IntakeContext]:
+    from signing.signer import PdfSigner
+    from templates.render import Renderer
+
     with ExitStack() as stack:
         pki = ensure_pki(settings)
         tsa_url = settings.tsa_url
@@ -233,6 +246,8 @@ def process_package(
 def _process(
     ctx: IntakeContext, key: str, app_id: str, now: dt.datetime | None, *, first: bool
 ) -> ReceiptResult:
+    from medlicense.intake import check_package_bytes
+
     s = ctx.settings
     store = ctx.store
     marker = processed_key(app_id)
@@ -404,6 +419,8 @@ def hand_over_for_review(
 def receipt_data(
     ctx: IntakeContext, verdict: PackageVerdict, number: str, received: dt.datetime
 ) -> ReceiptData:
+    from templates.models import ReceiptData
+
     s = ctx.settings
     tz = ZoneInfo(s.timezone)
     request = verdict.request

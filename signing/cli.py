@@ -8,13 +8,15 @@ import json
 import sys
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medlicense.errors import VerificationError
 from medlicense.settings import Settings, get_settings
-from signing.pki import PkiPaths, init_pki
-from signing.services import LocalPkiServices, services_url
-from signing.verify import VerificationReport, verify_pdf
+
+# Every ``medlicense`` command registers these subcommands, ``serve`` included; the
+# PKI and pyHanko are imported only when one of them runs (tests/test_imports.py).
+if TYPE_CHECKING:
+    from signing.verify import VerificationReport
 
 EXIT_VALID = 0
 EXIT_INVALID = 1
@@ -56,6 +58,9 @@ def trust_roots_from(settings: Settings) -> list[Path]:
 
 
 def _cmd_pki_init(args: argparse.Namespace) -> int:
+    from signing.pki import init_pki
+    from signing.services import services_url
+
     settings = get_settings()
     paths = init_pki(
         settings.resolved_pki_dir,
@@ -82,6 +87,9 @@ def _cmd_pki_init(args: argparse.Namespace) -> int:
 
 
 def _cmd_pki_serve(args: argparse.Namespace) -> int:
+    from signing.pki import PkiPaths
+    from signing.services import LocalPkiServices
+
     settings = get_settings()
     paths = PkiPaths.in_directory(settings.resolved_pki_dir)
     services = LocalPkiServices(
@@ -99,6 +107,8 @@ def _cmd_pki_serve(args: argparse.Namespace) -> int:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
+    from signing.verify import verify_pdf
+
     path: Path = args.file
     try:
         data = path.read_bytes()

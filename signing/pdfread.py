@@ -29,6 +29,10 @@ from pyhanko.pdf_utils.decode_limits import DecodePurpose
 from pyhanko.pdf_utils.misc import PdfStrictReadError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from signing import install_speedups
+
+install_speedups()
+
 __all__ = ["IndexingPdfFileReader"]
 
 log = logging.getLogger(__name__)

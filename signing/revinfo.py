@@ -46,6 +46,10 @@ from pyhanko_certvalidator.fetchers.aiohttp_fetchers.util import LazySession
 from pyhanko_certvalidator.fetchers.api import CRLFetcher, OCSPFetcher
 from pyhanko_certvalidator.util import issuer_serial
 
+from signing import install_speedups
+
+install_speedups()
+
 __all__ = [
     "DEFAULT_REVOCATION_CACHE_SECONDS",
     "MIN_REMAINING_VALIDITY",

@@ -22,6 +22,10 @@ from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from signing import install_speedups
+
+install_speedups()
+
 # What a writer appending validation data may legitimately restamp.
 ALLOWED_INFO_CHANGES = frozenset({"/ModDate", "/Producer"})
 _XMP_NS = "http://ns.adobe.com/xap/1.0/"

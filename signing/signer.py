@@ -75,6 +75,7 @@ from medlicense.errors import (
     TimestampError,
 )
 from medlicense.settings import get_settings
+from signing import install_speedups
 from signing.profiles import SIGNATURE_LEVELS, ProfileTable, SignatureLevel, configured_profiles
 from signing.revinfo import CachingFetcherBackend, RevocationCache
 from signing.rfc3161 import QUERY_CONTENT_TYPE, REPLY_CONTENT_TYPE, describe_refusal
@@ -85,6 +86,8 @@ from signing.trust import (
     online_validation_context,
 )
 from signing.verify import VerificationReport, async_verify_with_roots
+
+install_speedups()
 
 __all__ = [
     "SIGNATURE_LEVELS",

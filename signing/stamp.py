@@ -39,6 +39,10 @@ from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.stamp import TextStampStyle
 
+from signing import install_speedups
+
+install_speedups()
+
 DEJAVU_SANS = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 PDF_GLYPH_UNITS = 1000  # PDF glyph space: 1000 units per em (ISO 32000-1 §9.2.4)
 DEFAULT_TIMEZONE = "Asia/Oral"

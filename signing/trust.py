@@ -17,6 +17,9 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.fetchers import FetcherBackend
 
 from medlicense.errors import ConfigurationError
+from signing import install_speedups
+
+install_speedups()
 
 # Verification must work offline (air-gapped archive checks) and never fetches.
 # "soft-fail" accepts a certificate when revocation information is unavailable

@@ -28,9 +28,12 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 from pyhanko_certvalidator.util import get_pyca_cryptography_hash
 
 from medlicense.errors import SigningError
+from signing import install_speedups
 from signing.pki import PkiPaths
 from signing.rfc3161 import QUERY_CONTENT_TYPE, REPLY_CONTENT_TYPE, StatusOnlyResp, rejection
 from signing.trust import load_certificate
+
+install_speedups()
 
 log = logging.getLogger(__name__)
 

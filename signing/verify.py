@@ -46,9 +46,12 @@ from pyhanko.sign.validation.errors import ValidationInfoReadingError
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 
 from medlicense.settings import get_settings
+from signing import install_speedups
 from signing.pdfread import IndexingPdfFileReader
 from signing.revisions import changes_after
 from signing.trust import load_trust_roots, validation_context
+
+install_speedups()
 
 # PAdES allows exactly these changes after a signature without invalidating it:
 # none at all, or long-term-validation material (DSS updates, document timestamps).

@@ -1,0 +1,109 @@
+"""What the serving process loads before it has work to do.
+
+``medlicense serve`` runs as long as the service does.  Its intake runs only hand
+packages to the worker pool, which reads, renders and signs; the serving process
+needs WeasyPrint, pdfplumber and pyHanko only once a review run decided by a
+person builds the signing context in it (and pyHanko for the development TSA it
+hosts).  Each of these tests starts a fresh interpreter, so a module-level import
+that brings one of them back fails here rather than in the benchmark's memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from medlicense.cli import COMMAND_MODULES
+from medlicense.isolation import isolated_environment
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Reading, rendering and the sample generator: never in an idle serving process.
+NOT_WHEN_IDLE = ("weasyprint", "pdfplumber", "pdfminer", "pypdf", "fontTools", "reportlab")
+SIGNING = ("pyhanko", "pyhanko_certvalidator")
+
+# ``medlicense serve`` up to the moment it would start serving: the real command
+# line and ``_serve``, with the Prefect server, the development PKI services and
+# the serving loop replaced by stand-ins; the stand-in of the loop builds the
+# deployments, as the real one does first, and reports what is loaded.
+SERVE = """
+import json, sys
+from contextlib import nullcontext
+
+import flows.context, flows.deploy, medlicense.cli, medlicense.cli_app
+
+def serve_all(settings, *, limit=None):
+    flows.deploy.deployments(settings)
+    print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+
+medlicense.cli_app.configure_prefect = lambda settings, *, start_server: None
+flows.context.dev_pki_services = lambda settings: nullcontext()
+flows.deploy.serve_all = serve_all
+sys.exit(medlicense.cli.main(["serve"]))
+"""
+
+# The development TSA/OCSP/CRL that ``serve`` hosts when no real TSA is configured.
+DEV_PKI = """
+import json, sys
+
+from flows.context import dev_pki_services
+from medlicense.settings import get_settings
+
+with dev_pki_services(get_settings()):
+    print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def _loaded(code: str, tmp_path: Path, **env: str) -> set[str]:
+    environ = {
+        **os.environ,
+        **isolated_environment(tmp_path / "var"),
+        "PREFECT_HOME": str(tmp_path / "prefect"),
+        "PYTHONPATH": str(PROJECT_DIR),
+        **env,
+    }
+    environ.pop("MEDLICENSE_TSA_URL", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env=environ,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    loaded: list[str] = json.loads(done.stdout.strip().splitlines()[-1])
+    return set(loaded)
+
+
+def test_serve_starts_without_reading_rendering_or_signing(tmp_path: Path) -> None:
+    # With a real TSA nothing in the serving process signs or verifies until a
+    # person's decision is carried out, so not even pyHanko is loaded.
+    loaded = _loaded(SERVE, tmp_path, MEDLICENSE_TSA_URL="http://tsa.invalid/tsr")
+    assert "prefect" in loaded  # the stand-in ran where the serving would start
+    assert loaded.isdisjoint(NOT_WHEN_IDLE + SIGNING), sorted(loaded & {*NOT_WHEN_IDLE, *SIGNING})
+
+
+def test_the_development_pki_services_load_no_reader_or_renderer(tmp_path: Path) -> None:
+    loaded = _loaded(DEV_PKI, tmp_path)
+    assert "pyhanko" in loaded  # its TSA is pyHanko's
+    assert loaded.isdisjoint(NOT_WHEN_IDLE), sorted(loaded & set(NOT_WHEN_IDLE))
+
+
+@pytest.mark.parametrize("module", sorted(COMMAND_MODULES))
+def test_each_command_module_registers_the_commands_listed_for_it(module: str) -> None:
+    # medlicense.cli imports only the module of the command it runs; a command
+    # missing from its list would be unknown to the command line.
+    try:
+        imported = importlib.import_module(module)
+    except ModuleNotFoundError:
+        pytest.skip(f"{module} is not installed")
+    sub = argparse.ArgumentParser().add_subparsers()
+    imported.register(sub)
+    assert tuple(sub.choices) == COMMAND_MODULES[module]
