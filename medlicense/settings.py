@@ -59,8 +59,15 @@ class Settings(BaseSettings):
     weed_webdav_port: int = 7333
     weed_admin_port: int = 23646
     weed_start_timeout: float = 60.0
-    # 256 kept it at ~160 MiB but its collector and scavenger then ran on nearly every
-    # request: 4-7 ms of CPU per request against ~1.6 ms at 320 (~210 MiB).
+    # Not lower.  ~210 MiB of what Go counts as live heap are buffers SeaweedFS allocates
+    # at start (the filer store's eight leveldb memtables, two metadata log buffers) and
+    # that become resident only as they fill: the live heap is ~240 MiB from the start
+    # and peaks near 300 MiB with tens of thousands of objects.  A limit below that
+    # makes the collector run back to back for little less RSS.  Put + get, half PDFs
+    # of 50-200 KB, half small JSON: at 6,000 objects 256 took 2.5 ms of CPU per
+    # request against 1.1 at 320 (peak RSS 190 against 208 MiB); 288 was as cheap as
+    # 320 at 6,000 objects but took twice the CPU at 16,000; at 32,000, 320 itself took
+    # ~12 % more CPU than 384.  GOGC changes nothing while the limit is what binds.
     weed_memory_limit_mib: int = Field(
         320, ge=0, description="Soft memory limit of the local S3 server (GOMEMLIMIT); 0: none."
     )
