@@ -66,9 +66,9 @@ def _loaded(code: str, tmp_path: Path, **env: str) -> set[str]:
         **isolated_environment(tmp_path / "var"),
         "PREFECT_HOME": str(tmp_path / "prefect"),
         "PYTHONPATH": str(PROJECT_DIR),
-        **env,
     }
     environ.pop("MEDLICENSE_TSA_URL", None)
+    environ.update(env)
     done = subprocess.run(
         [sys.executable, "-c", code],
         env=environ,
@@ -94,6 +94,34 @@ def test_the_development_pki_services_load_no_reader_or_renderer(tmp_path: Path)
     loaded = _loaded(DEV_PKI, tmp_path)
     assert "pyhanko" in loaded  # its TSA is pyHanko's
     assert loaded.isdisjoint(NOT_WHEN_IDLE), sorted(loaded & set(NOT_WHEN_IDLE))
+
+
+# A warm worker as the pool starts one: its module, its initializer, its context.
+WORKER = """
+import json, sys
+
+from medlicense import workers
+from medlicense.settings import get_settings
+
+workers._init_worker(get_settings())
+workers._warm_job()
+print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
+"""
+
+
+def test_a_worker_loads_neither_prefect_nor_an_http_command_line(tmp_path: Path) -> None:
+    # Each worker is a process of its own for as long as the service runs: Prefect
+    # (~28 MiB) and httpx's command-line client (rich, pygments, click: ~6 MiB) are
+    # never used there.
+    import socket
+
+    with socket.socket() as sock:  # a free port for the development PKI's services
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    loaded = _loaded(WORKER, tmp_path, MEDLICENSE_PKI_SERVICES_PORT=str(port))
+    assert {"weasyprint", "pyhanko", "httpx"} <= loaded  # the context was built
+    unused = {"prefect", "rich", "pygments", "click"}
+    assert loaded.isdisjoint(unused), sorted(loaded & unused)
 
 
 @pytest.mark.parametrize("module", sorted(COMMAND_MODULES))
