@@ -42,10 +42,17 @@ class ServeProcess:
         return f"intake-batch/{intake_deployment_name(self.settings)}"
 
     def __enter__(self) -> ServeProcess:
+        from signing.pki import TSA_PATH
+        from signing.services import services_url
+
         env = {
             **os.environ,
             "MEDLICENSE_INTAKE_CRON": NEVER,
             "MEDLICENSE_REPORT_CRON": NEVER,
+            # Production shape: the timestamp authority is the CA's, outside the system.
+            # The driver hosts the development one for every scenario (the plain loop
+            # uses it too), so the serving process neither hosts nor imports one.
+            "MEDLICENSE_TSA_URL": self.settings.tsa_url or services_url(self.settings) + TSA_PATH,
         }
         with self.log.open("wb") as out:
             self.proc = subprocess.Popen(
