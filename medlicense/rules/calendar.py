@@ -18,11 +18,13 @@ A :class:`Deadline` has two moments:
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import holidays
 from pydantic import BaseModel, ConfigDict
 
 from medlicense.errors import RulesError
@@ -58,6 +60,29 @@ class StepDeadline(BaseModel):
     deadline: Deadline | None
 
 
+@cache
+def _kazakhstan() -> Any:
+    """The ``holidays`` package's Kazakhstan class, loaded on its own.
+
+    ``holidays.country_holidays("KZ")`` imports ``holidays.countries``, whose
+    ``__init__`` imports every country the package knows: about 280 modules and
+    8 MiB in each process that computes a deadline (the serving process and every
+    pool worker).  The Kazakhstan module itself imports only the package's shared
+    parts, so it is executed from its file under a private name instead; the
+    holidays it yields are the same (tests/rules/test_rules_calendar.py compares).
+    """
+    package = importlib.util.find_spec("holidays")
+    if package is None or package.origin is None:
+        raise RulesError("the holidays package is not installed", code="rules.calendar")
+    path = Path(package.origin).parent / "countries" / "kazakhstan.py"
+    spec = importlib.util.spec_from_file_location("medlicense.rules._holidays_kz", path)
+    if spec is None or spec.loader is None:
+        raise RulesError(f"holidays has no Kazakhstan module at {path}", code="rules.calendar")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.Kazakhstan
+
+
 class WorkingCalendar:
     """The Kazakhstan working-day calendar with local overrides and a working-time window."""
 
@@ -79,7 +104,7 @@ class WorkingCalendar:
         self.tz = ZoneInfo(timezone) if isinstance(timezone, str) else timezone
         self._off = frozenset(d.date for d in overrides.days_off)
         self._on = frozenset(d.date for d in overrides.working_days)
-        self._kz: Any = holidays.country_holidays("KZ")
+        self._kz: Any = _kazakhstan()()
         self._intervals = hours.intervals()
 
     # --- days -------------------------------------------------------------------------------

@@ -173,3 +173,29 @@ def test_schedule_chains_steps(book: Rulebook, cal: WorkingCalendar) -> None:
 def test_timezone_from_settings(book: Rulebook) -> None:
     assert book.working_hours.timezone is None
     assert book.timezone == ORAL
+
+
+def test_the_kazakhstan_calendar_is_the_packages_own() -> None:
+    import holidays
+
+    from medlicense.rules.calendar import _kazakhstan
+
+    years = range(2000, 2036)
+    ours = _kazakhstan()(years=years)
+    theirs = holidays.country_holidays("KZ", years=years)
+    assert dict(ours) == dict(theirs)
+    for day in (D(2024, 3, 2), D(2025, 1, 5), D(2026, 1, 3)):  # worked Saturdays and Sundays
+        assert ours.is_working_day(day) == theirs.is_working_day(day)
+
+
+def test_a_deadline_does_not_load_every_country() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, datetime as dt; from medlicense.rules import WorkingCalendar; "
+        "WorkingCalendar().add_working_days(dt.date(2026, 3, 6), 5); "
+        "print(sum(m.startswith('holidays.countries.') for m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert int(out.stdout) == 0
