@@ -65,6 +65,11 @@ _POOL_ALIASES = {
 def server_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
     """The environment of the ``prefect server start`` that :class:`PrefectServer` runs."""
     env = {**environ, **prefect_env(settings, server=True)}
+    # The server's API and services run on dozens of threads (uvicorn, the
+    # services' loops, the database pool); glibc's default of up to 16 malloc
+    # arenas on two cores lets its heap settle well above what it holds, as in our
+    # own serving process (medlicense.memory.limit_arenas).
+    env.setdefault("MALLOC_ARENA_MAX", "2")
     url = settings.prefect_database_url
     if url is not None and url.get_secret_value().startswith("postgresql"):
         for name, value in SERVER_POOL.items():

@@ -35,3 +35,9 @@ def test_no_pool_settings_for_sqlite(tmp_path: Path) -> None:
         env = server_env(Settings(data_dir=tmp_path, prefect_database_url=url), {"X": "1"})
         assert env["X"] == "1"
         assert POOL_SIZE not in env and MAX_OVERFLOW not in env
+
+
+def test_the_server_gets_few_malloc_arenas_unless_the_operator_says(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    assert server_env(settings, {})["MALLOC_ARENA_MAX"] == "2"
+    assert server_env(settings, {"MALLOC_ARENA_MAX": "8"})["MALLOC_ARENA_MAX"] == "8"
