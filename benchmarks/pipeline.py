@@ -205,6 +205,16 @@ def run_loop(settings: Settings, keys: list[str], workers: int) -> RunResult:
         if receipt.outcome is Outcome.ACCEPTED:
             accepted.append(application_id(key))
             reviews["COMPLETED" if job.decided is not None else "PAUSED"] += 1
+    # The loop starts no review runs, so the applications it left for a person stay
+    # queued; the next intake run would take them over and start their review runs
+    # (one run after the loop is the pipeline itself when the loop runs first).
+    from medlicense.register import Registry
+
+    registry = Registry(ObjectStore.from_settings(settings), settings)
+    queued = set(registry.queued_reviews())
+    for key in keys:
+        if application_id(key) in queued:
+            registry.dequeue_review(application_id(key))
     return RunResult(
         packages=len(keys),
         seconds=t1 - t0,
