@@ -211,10 +211,8 @@ def run_loop(settings: Settings, keys: list[str], workers: int) -> RunResult:
     from medlicense.register import Registry
 
     registry = Registry(ObjectStore.from_settings(settings), settings)
-    queued = set(registry.queued_reviews())
-    for key in keys:
-        if application_id(key) in queued:
-            registry.dequeue_review(application_id(key))
+    for app_id in {application_id(k) for k in keys} & set(registry.queued_reviews()):
+        registry.dequeue_review(app_id)
     return RunResult(
         packages=len(keys),
         seconds=t1 - t0,
