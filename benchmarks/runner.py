@@ -369,7 +369,6 @@ def _run_inside(
         "seconds": loop_seconds,
         "per_minute": loop_after["packages"] / loop_seconds * 60 if loop_seconds else 0.0,
         "before_and_after_seconds": [loop_before["seconds"], loop_after["seconds"]],
-        "cpu_seconds_by_role": loop_after["cpu_seconds_by_role"],
     }
     out["comparisons"]["pipeline_vs_plain_loop"] = {
         "pipeline_seconds": pipe.seconds,
