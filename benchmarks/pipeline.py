@@ -39,6 +39,8 @@ class RunResult:
     reviews: dict[str, int] = field(default_factory=dict)
     issued_documents: int = 0
     errors: int = 0
+    # Where the pipeline's wall time went, from the server's records (seconds).
+    phases: dict[str, float] = field(default_factory=dict)
 
     @property
     def per_minute(self) -> float:
@@ -97,6 +99,44 @@ def _final_reviews(app_ids: list[str], timeout: float) -> tuple[dict[str, int], 
     return dict(counts), latest
 
 
+def _phases(run: Any, started: dt.datetime, last_review: dt.datetime | None) -> dict[str, float]:
+    """The intake run's timeline as the server recorded it: waiting to be picked up
+    and started, before its first group, the groups, after the last group (the
+    hand-over of the rest to review runs, the batch table), and the review runs'
+    pauses after the run ended."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    start, end = getattr(run, "start_time", None), getattr(run, "end_time", None)
+    if start is None or end is None:
+        return {}
+    tasks: list[Any] = []
+    with get_client(sync_client=True) as client:
+        while True:  # the API hands out at most 200 at a time
+            page = client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[run.id])),
+                limit=200,
+                offset=len(tasks),
+            )
+            tasks += page
+            if len(page) < 200:
+                break
+    groups = [
+        t
+        for t in tasks
+        if t.task_key.startswith("process_packages") and t.start_time and t.end_time
+    ]
+    out = {"dispatch": (start - started).total_seconds()}
+    if groups:
+        first = min(t.start_time for t in groups if t.start_time)
+        last = max(t.end_time for t in groups if t.end_time)
+        out["before_first_group"] = (first - start).total_seconds()
+        out["groups"] = (last - first).total_seconds()
+        out["after_last_group"] = (end - last).total_seconds()
+    out["reviews_after_run"] = max(0.0, (last_review - end).total_seconds()) if last_review else 0.0
+    return out
+
+
 def run_pipeline(
     settings: Settings, keys: list[str], *, deployment: str, review_timeout: float
 ) -> RunResult:
@@ -146,6 +186,7 @@ def run_pipeline(
     ]
     reviews, last_review = _final_reviews(undecided, review_timeout) if undecided else ({}, None)
     t2 = time.perf_counter()
+    phases = _phases(run, started, last_review)
     if intake_end is None:  # not recorded: the benchmark's own clock, polling included
         intake_seconds, seconds = t1 - t0, t2 - t0
     else:
@@ -162,6 +203,7 @@ def run_pipeline(
         issued_documents=_issued_documents(settings, [application_id(r.package) for r in accepted]),
         errors=sum(1 for r in results if r.error)
         + (0 if state is not None and state.is_completed() else 1),
+        phases=phases,
     )
 
 

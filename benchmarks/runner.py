@@ -549,6 +549,15 @@ def table(report: dict[str, Any]) -> str:
                 f"outcomes {pipe['outcomes']}, reviews {pipe['reviews']}",
             )
         )
+        if pipe.get("phases"):
+            rows.append(
+                (
+                    "standard mix, where the time went",
+                    ", ".join(
+                        f"{k.replace('_', ' ')} {v:.1f} s" for k, v in pipe["phases"].items()
+                    ),
+                )
+            )
     if report.get("scale"):
         sc = report["scale"]
         rows.append(

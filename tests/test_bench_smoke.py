@@ -80,6 +80,18 @@ def test_bench_quick_pipeline_on_postgresql(tmp_path: Path) -> None:
     # Timed to the server's own record of the batch's end, not to when the
     # benchmark's polling noticed it.
     assert 0 < pipe["intake_seconds"] <= pipe["seconds"]
+    # Where the time went, from the server's records: the phases follow one
+    # another, so together they are the batch's time.
+    phases = pipe["phases"]
+    assert set(phases) == {
+        "dispatch",
+        "before_first_group",
+        "groups",
+        "after_last_group",
+        "reviews_after_run",
+    }
+    assert phases["groups"] > 0
+    assert sum(phases.values()) == pytest.approx(pipe["seconds"], abs=0.01)
     # The plain loop ran on both sides of the pipeline, and the two are averaged.
     first, second = report["loop"]["before_and_after_seconds"]
     assert report["loop"]["seconds"] == pytest.approx((first + second) / 2)
