@@ -316,17 +316,19 @@ def _run_inside(
     # The system under test is a serving process of its own, as in production:
     # intake and review runs on its threads, its warm workers.
     service = stack.enter_context(ServeProcess(settings, work / "serve.log"))
-    mem.mark()
     progress("pipeline: upload, intake run, review runs")
     keys = pl.upload(store, settings, f"bench-{stamp}", standard)
     objects_before = sum(1 for _ in store.list_keys(settings.bucket_artifacts, ""))
+    # The window (CPU by role, peak memory) opens after the upload, as the loop's does.
+    mem.mark()
     pipe = pl.run_pipeline(
         settings, keys, deployment=service.intake_deployment, review_timeout=opts.review_timeout
     )
+    out["pipeline_peak_rss"] = _mem_json(*mem.mark())
+    cpu = mem.last_window_cpu
     objects = sum(1 for _ in store.list_keys(settings.bucket_artifacts, "")) - objects_before
     out["pipeline"] = {**pipe.__dict__, "per_minute": pipe.per_minute, "objects_written": objects}
-    out["pipeline_peak_rss"] = _mem_json(*mem.mark())
-    out["pipeline"]["cpu_seconds_by_role"] = mem.last_window_cpu
+    out["pipeline"]["cpu_seconds_by_role"] = cpu
 
     # --- one package on an idle system ----------------------------------------------------------
     progress("single-package latency")
