@@ -62,6 +62,17 @@ _POOL_ALIASES = {
 }
 
 
+# Prefect records task runs from their clients' events, by default in one database
+# transaction per event.  A batch of packages sends hundreds of them in bursts; written
+# up to a hundred at a time (and at least every second, so the UI lags by a second at
+# most) the server spent about a fifth less CPU on a 200-package benchmark batch
+# (5.8 core-s against 7.0-8.6, together with 16 packages per task run instead of 8).
+SERVER_TASK_RUN_RECORDER = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "100",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
+}
+
+
 def server_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]:
     """The environment of the ``prefect server start`` that :class:`PrefectServer` runs."""
     env = {**environ, **prefect_env(settings, server=True)}
@@ -70,6 +81,8 @@ def server_env(settings: Settings, environ: Mapping[str, str]) -> dict[str, str]
     # arenas on two cores lets its heap settle well above what it holds, as in our
     # own serving process (medlicense.memory.limit_arenas).
     env.setdefault("MALLOC_ARENA_MAX", "2")
+    for name, value in SERVER_TASK_RUN_RECORDER.items():
+        env.setdefault(name, value)
     url = settings.prefect_database_url
     if url is not None and url.get_secret_value().startswith("postgresql"):
         for name, value in SERVER_POOL.items():

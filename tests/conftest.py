@@ -24,6 +24,8 @@ def test_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str
         **isolated_environment(root / "var"),
         "MEDLICENSE_S3_ACCESS_KEY": "test-access",
         "MEDLICENSE_S3_SECRET_KEY": "test-secret-key",
+        # Smaller than the default, so a test's dozen packages make several task runs.
+        "MEDLICENSE_INTAKE_GROUP_SIZE": "5",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from pydantic import SecretStr
 
-from flows.server import server_env
+from flows.server import SERVER_TASK_RUN_RECORDER, server_env
 from medlicense.settings import Settings
 
 POOL_SIZE = "PREFECT_SERVER_DATABASE_SQLALCHEMY_POOL_SIZE"
@@ -41,3 +42,21 @@ def test_the_server_gets_few_malloc_arenas_unless_the_operator_says(tmp_path: Pa
     settings = Settings(data_dir=tmp_path)
     assert server_env(settings, {})["MALLOC_ARENA_MAX"] == "2"
     assert server_env(settings, {"MALLOC_ARENA_MAX": "8"})["MALLOC_ARENA_MAX"] == "8"
+
+
+def test_the_server_records_task_runs_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The names are Prefect's own: its settings, read from the server's environment,
+    carry the batch size and the flush interval (a misspelt name would be ignored)."""
+    from prefect.settings.models.root import Settings as PrefectSettings
+
+    env = server_env(Settings(data_dir=tmp_path), {})
+    for name in SERVER_TASK_RUN_RECORDER:
+        monkeypatch.setenv(name, env[name])
+    recorder = PrefectSettings().server.services.task_run_recorder
+    assert recorder.batch_size == 100
+    assert recorder.flush_interval == 1
+    # The operator's choice stands.
+    name = "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE"
+    assert server_env(Settings(data_dir=tmp_path), {name: "1"})[name] == "1"
