@@ -109,6 +109,8 @@ def _phases(
     from prefect import get_client
     from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+    from flows.intake import process_packages_task
+
     start, end = getattr(run, "start_time", None), getattr(run, "end_time", None)
     if start is None or end is None:
         return {}
@@ -131,7 +133,7 @@ def _phases(
             groups = [
                 t
                 for t in tasks
-                if t.task_key.startswith("process_packages") and t.start_time and t.end_time
+                if t.task_key == process_packages_task.task_key and t.start_time and t.end_time
             ]
             if len(groups) >= groups_expected or time.monotonic() > deadline:
                 break
