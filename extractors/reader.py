@@ -1,42 +1,18 @@
-"""Reading one file of a package into documents, under a time limit.
-
-:func:`analyse_file` is the whole per-file work: parse the PDF, OCR image-only
-pages, split the pages into documents, classify them and read their fields.
-Which text engine is used where (measured by ``benchmarks/extraction.py`` on
-300 generated packages, 2 cores):
-
-* **pypdfium2 for the page text** that classification and most fields read:
-  1.7-2.3 ms a page against 53-67 ms for pdfplumber (2 798 pages; the range is
-  an idle vs a loaded machine), and classification is as accurate on it: 100 %
-  of 2 236 text documents and 33 scanned ones with either engine.  Getting
-  there with pdfium needed the ``continued`` phrases of kinds.yaml: pdfium
-  emits a wrapped table header cell ("Маман сертификатының №") on its own line
-  near the top of page 2 of a qualification form, which read as a new
-  certificate until a page opening with "Кіші түрі:" was declared a
-  continuation;
-* **ruled tables only where cell geometry is needed**: the application, the
-  payment and the qualification form (:data:`extractors.fields.TABLE_KINDS`),
-  where a wrapped label and its neighbour's value interleave in reading order
-  and only the cells separate them.  pdfplumber's ``extract_tables`` cost
-  40-45 ms a ruled page, nearly all of it pdfminer parsing the page again;
-  :mod:`extractors.tables` runs pdfplumber's table finder on what pdfium has
-  already parsed, 5-6 ms a ruled page, with the same tables on every page of
-  the accuracy set.  The document is opened once (:class:`extractors.pdf.OpenPdf`)
-  and the pages loaded for their text stay loaded for their tables.
-
-On the 300-package accuracy set the whole check went from 187 s (pdfplumber
-for everything) to about 65 s on two cores, and reading a package (OCR aside)
-from 122-144 ms with pdfplumber tables to 27-31 ms of CPU; OCR of scanned pages is
-most of what remains.
+"""Reading one file of a package under a time limit, in a process of its own.
 
 A hostile PDF can make a parser spin (a content stream of millions of tiny
 operators, a page tree a hundred thousand levels deep).  Threads cannot be
-stopped, so :class:`GuardedReader` runs :func:`analyse_file` in one long-lived
-worker process and kills it when a file takes longer than its limit; the file
+stopped, so :class:`GuardedReader` runs :func:`extractors.analysis.analyse_file`
+in one long-lived worker process and kills it when a file takes longer than its limit; the file
 then gets ``document.timeout``.  The worker is started once and reused, so a
 normal file costs one pipe round trip (well under a millisecond plus the
 copy of its bytes), not a process start: measured 9.1 ms a file through the
 worker against 9.0 ms in-process, and 0.48 s once for the worker's start.
+
+The PDF libraries (pypdf, pdfminer, pdfium) are imported by that worker only
+(:mod:`extractors.analysis`), not by the processes that ask it: they would add
+about 17 MiB to each warm worker of the intake pool, which never parses a PDF
+itself.
 """
 
 from __future__ import annotations
@@ -52,10 +28,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
-from extractors.classify import segment_pages
-from extractors.fields import TABLE_KINDS, extract_fields
-from extractors.pdf import OpenPdf, open_pdf
-from medlicense.errors import ConfigurationError, DocumentError, MedLicenseError
+from medlicense.errors import ConfigurationError
 from medlicense.memory import release_free_memory
 from medlicense.models import DocumentInfo
 
@@ -74,65 +47,14 @@ class FileAnalysis(BaseModel):
     error_message: str | None = None
 
 
-def analyse_file(name: str, data: bytes, sha256: str, *, max_pages: int = 300) -> FileAnalysis:
-    """Read, split, classify and extract one file (no time limit: see GuardedReader)."""
-    try:
-        with open_pdf(data, max_pages=max_pages) as pdf:
-            return FileAnalysis(documents=_documents(name, sha256, pdf))
-    except DocumentError as exc:
-        return FileAnalysis(error_code=exc.code, error_message=exc.message)
-
-
-def _documents(name: str, sha256: str, pdf: OpenPdf) -> tuple[DocumentInfo, ...]:
-    pages = pdf.text.pages
-    segments = segment_pages([p.text for p in pages])
-    documents: list[DocumentInfo] = []
-    for seg in segments:
-        span = pages[seg.first_page - 1 : seg.last_page]
-        text = "\n".join(p.text for p in span)
-        text_pages = [p.number for p in span if not p.ocr]
-        tables = pdf.tables(text_pages) if seg.kind in TABLE_KINDS and text_pages else []
-        documents.append(
-            DocumentInfo(
-                file=name,
-                kind=seg.kind,
-                pages=seg.last_page - seg.first_page + 1,
-                sha256=sha256,
-                confidence=seg.confidence,
-                evidence=seg.evidence,
-                language=seg.language,
-                page_range=(seg.first_page, seg.last_page) if len(segments) > 1 else None,
-                text_chars=sum(len(p.text) for p in span),
-                ocr_pages=sum(1 for p in span if p.ocr),
-                fields=extract_fields(seg.kind, text, tables=tables),
-            )
-        )
-    return tuple(documents)
-
-
-def _answer(request: tuple[str, bytes, str, int]) -> FileAnalysis:
-    name, data, sha256, max_pages = request
-    try:
-        return analyse_file(name, data, sha256, max_pages=max_pages)
-    except MedLicenseError as exc:
-        return FileAnalysis(error_code=exc.code, error_message=exc.message)
-    except RecursionError:
-        return FileAnalysis(
-            error_code="document.malformed", error_message="the PDF nests too deeply"
-        )
-    except Exception as exc:  # a parser bug must cost one file, not the worker
-        return FileAnalysis(
-            error_code="document.malformed",
-            error_message=f"the PDF cannot be read: {type(exc).__name__}",
-        )
-
-
 def serve() -> None:
     """Worker loop (``python -m extractors.reader``): one request in, one answer out.
 
     The protocol runs over the original stdout, which is then pointed at stderr
     so a library that prints cannot corrupt it.
     """
+    from extractors.analysis import answer
+
     out_fd = os.dup(1)
     os.dup2(2, 1)
     requests = Connection(0, writable=False)
@@ -143,7 +65,7 @@ def serve() -> None:
             request = requests.recv()
         except (EOFError, OSError):
             return
-        answers.send(_answer(request))
+        answers.send(answer(request))
         # After the answer is on its way: the caller is not kept waiting for it.
         release_free_memory()
 
@@ -266,6 +188,8 @@ def read_file(
 ) -> FileAnalysis:
     """:func:`analyse_file` with a time limit; ``timeout=None`` reads in this process."""
     if timeout is None:
+        from extractors.analysis import analyse_file
+
         return analyse_file(name, data, sha256, max_pages=max_pages)
     return _reader().read(name, data, sha256, max_pages=max_pages, timeout=timeout)
 

@@ -60,7 +60,7 @@ with dev_pki_services(get_settings()):
 """
 
 
-def _loaded(code: str, tmp_path: Path, **env: str) -> set[str]:
+def _loaded(code: str, tmp_path: Path, *args: str, **env: str) -> set[str]:
     environ = {
         **os.environ,
         **isolated_environment(tmp_path / "var"),
@@ -70,7 +70,7 @@ def _loaded(code: str, tmp_path: Path, **env: str) -> set[str]:
     environ.pop("MEDLICENSE_TSA_URL", None)
     environ.update(env)
     done = subprocess.run(
-        [sys.executable, "-c", code],
+        [sys.executable, "-c", code, *args],
         env=environ,
         cwd=PROJECT_DIR,
         capture_output=True,
@@ -96,15 +96,19 @@ def test_the_development_pki_services_load_no_reader_or_renderer(tmp_path: Path)
     assert loaded.isdisjoint(NOT_WHEN_IDLE), sorted(loaded & set(NOT_WHEN_IDLE))
 
 
-# A warm worker as the pool starts one: its module, its initializer, its context.
+# A warm worker as the pool starts one (its module, its initializer, its context)
+# that then checks a package as its jobs do; argv[1] is the package's ZIP file.
 WORKER = """
-import json, sys
+import json, pathlib, sys
 
-from medlicense import workers
+from medlicense import autoreview, register, review_page, workers
+from medlicense.intake import check_package_bytes
 from medlicense.settings import get_settings
 
 workers._init_worker(get_settings())
 workers._warm_job()
+verdict = check_package_bytes(pathlib.Path(sys.argv[1]).read_bytes(), "p.zip")
+assert verdict.outcome.value == "accepted", verdict
 print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 """
 
@@ -112,15 +116,29 @@ print(json.dumps(sorted({m.split(".")[0] for m in sys.modules})))
 def test_a_worker_loads_neither_prefect_nor_an_http_command_line(tmp_path: Path) -> None:
     # Each worker is a process of its own for as long as the service runs: Prefect
     # (~28 MiB) and httpx's command-line client (rich, pygments, click: ~6 MiB) are
-    # never used there.
+    # never used there, nor the PDF parsers (~17 MiB): the worker's reader process
+    # parses the uploads.
     import socket
 
     with socket.socket() as sock:  # a free port for the development PKI's services
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    loaded = _loaded(WORKER, tmp_path, MEDLICENSE_PKI_SERVICES_PORT=str(port))
+    from medlicense.samples import PackageSpec, render_package
+
+    package = tmp_path / "p.zip"
+    package.write_bytes(render_package(PackageSpec(seed=3)).data)
+    loaded = _loaded(WORKER, tmp_path, str(package), MEDLICENSE_PKI_SERVICES_PORT=str(port))
     assert {"weasyprint", "pyhanko", "httpx"} <= loaded  # the context was built
-    unused = {"prefect", "rich", "pygments", "click"}
+    unused = {
+        "prefect",
+        "rich",
+        "pygments",
+        "click",
+        "pypdf",
+        "pdfplumber",
+        "pdfminer",
+        "pypdfium2",
+    }
     assert loaded.isdisjoint(unused), sorted(loaded & unused)
 
 

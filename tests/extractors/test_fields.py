@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from extractors.analysis import analyse_file
 from extractors.fields import (
     ApplicationFields,
     CertificateFields,
@@ -19,7 +20,6 @@ from extractors.fields import (
     parse_amount,
     parse_date,
 )
-from extractors.reader import analyse_file
 from medlicense.crosscheck import crosscheck, effective_request
 from medlicense.models import ApplicationRequest, DocumentInfo, Language, RequestKind
 from medlicense.rules import load_rulebook

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from extractors.analysis import analyse_file
 from extractors.fields import (
     ApplicationFields,
     QualificationFields,
@@ -24,7 +25,6 @@ from extractors.fields import (
     match_names,
     normalize,
 )
-from extractors.reader import analyse_file
 from medlicense.crosscheck import crosscheck, effective_request, subtype_names
 from medlicense.intake import check_package_bytes
 from medlicense.models import ApplicantType, ApplicationRequest, DocumentInfo, Language

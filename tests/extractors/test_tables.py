@@ -29,6 +29,7 @@ from reportlab.lib.pagesizes import A4
 from reportlab.pdfgen.canvas import Canvas
 
 import extractors.tables as tables_module
+from extractors.analysis import analyse_file
 from extractors.fields import (
     TABLE_KINDS,
     ApplicationFields,
@@ -38,7 +39,6 @@ from extractors.fields import (
     plumber_tables,
 )
 from extractors.pdf import open_pdf
-from extractors.reader import analyse_file
 from extractors.tables import (
     EDGE_MIN_LENGTH,
     Char,
