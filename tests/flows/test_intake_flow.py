@@ -174,3 +174,42 @@ def test_second_run_processes_nothing_again(
     assert intake_batch() == []
     after = {k: store.stat(s3_server.bucket_artifacts, k)["sha256"] for k in before}
     assert after == before
+
+
+def test_collected_groups_are_not_kept_alive_until_the_batch_ends() -> None:
+    # A thousand-package batch must not hold every group's outcomes (review pages
+    # included) in the serving process until its last group is done.
+    import concurrent.futures
+    import gc
+    import uuid
+    import weakref
+
+    from prefect.futures import PrefectConcurrentFuture
+
+    from flows.intake import finishing_order
+
+    class Outcomes(list[str]):
+        pass  # a list that a weak reference can follow
+
+    wrapped: list[concurrent.futures.Future[Outcomes]] = [
+        concurrent.futures.Future() for _ in range(3)
+    ]
+    futures = [PrefectConcurrentFuture(uuid.uuid4(), w) for w in wrapped]
+    ids = [f.task_run_id for f in futures]
+    finished = finishing_order(futures)
+    del futures
+    watched = []
+    for index in (2, 0, 1):  # groups finish out of order
+        outcomes = Outcomes([f"package {index}"])
+        watched.append(weakref.ref(outcomes))
+        wrapped[index].set_result(outcomes)
+        del outcomes
+    order = []
+    for _ in ids:
+        future = finished.get_nowait()
+        order.append(ids.index(future.task_run_id))
+        del future
+    assert order == [2, 0, 1]
+    wrapped.clear()
+    gc.collect()
+    assert [ref() for ref in watched] == [None, None, None]
