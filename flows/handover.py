@@ -25,7 +25,7 @@ from prefect.client.schemas.objects import FlowRun, State, StateType
 from prefect.client.schemas.responses import SetStateStatus
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.input.run_input import keyset_from_paused_state
-from prefect.states import Running, Suspended
+from prefect.states import Running, Scheduled, Suspended
 
 from medlicense.review import form_from_spec, form_schema
 from medlicense.review_page import ReviewHandover, artifact_key, review_pause_key
@@ -83,6 +83,23 @@ def wait_for_executor(client: SyncPrefectClient, run: FlowRun, handover: ReviewH
             _store_form(client, run, handover, keyset)
         return True
     return False
+
+
+def run_it_instead(client: SyncPrefectClient, run: FlowRun) -> bool:
+    """Schedule ``run`` if it is still "Handing over": it then executes and builds its
+    first form itself, as a run started without a hand-over does; True if scheduled.
+
+    Nothing else would ever move such a run: no process executes a run in a state of
+    ours.  It happens when the server refuses its suspension, and when a batch created
+    it and failed before suspending it: a later batch finds the application still
+    queued and gets the same run back through its idempotency key, with no form at hand.
+    """
+    state = run.state
+    if state is None or state.type is not StateType.RUNNING or state.name != HANDOVER_STATE:
+        return False
+    scheduled: State[None] = Scheduled()
+    result = client.set_flow_run_state(run.id, scheduled)
+    return result.status is SetStateStatus.ACCEPT
 
 
 def _store_form(

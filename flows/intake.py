@@ -49,7 +49,7 @@ from medlicense.workers import PackageOutcome, failed, shared_pool
 from storage.client import ObjectStore
 
 from .context import RETRY_DELAYS, REVIEW_FLOW
-from .handover import handover_state, wait_for_executor
+from .handover import handover_state, run_it_instead, wait_for_executor
 
 
 def review_deployment_name(settings: Settings) -> str:
@@ -174,8 +174,8 @@ def start_reviews(own: list[str], handovers: list[ReviewHandover] | None = None)
                 tags=["review", app_id],
                 state=handover_state() if handover is not None else None,
             )
-            if handover is not None:
-                wait_for_executor(client, run, handover)
+            if handover is None or not wait_for_executor(client, run, handover):
+                run_it_instead(client, run)
             registry.dequeue_review(app_id)
             return app_id
 

@@ -485,6 +485,30 @@ def test_published_register_events_and_artifacts_after_the_workflow(
     assert keys == {"intake-batch", "intake-progress", artifact_key(first_batch["approve.zip"])}
 
 
+def test_a_run_whose_suspension_is_refused_builds_its_form_itself(
+    harness: str, s3_server: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hand-over the server refuses must not leave the run "Handing over" with nothing
+    to execute it: the run is scheduled and reaches the executor's form on its own."""
+    from prefect import get_client
+
+    from flows.intake import intake_batch
+
+    apps = upload(s3_server, "refused", {"refused.zip": package(131, places=[PLACE])})
+    app_id = apps["refused.zip"]
+    monkeypatch.setattr("flows.intake.wait_for_executor", lambda client, run, handover: False)
+    results = {r.package.rsplit("/", 1)[-1]: r for r in intake_batch()}
+    assert results["refused.zip"].outcome is Outcome.ACCEPTED
+    run = wait_for_state(app_id, {"PAUSED"})
+    assert run.state.state_details.pause_key == "review-1"
+    with get_client(sync_client=True) as client:
+        history = [(st.type.value, st.name) for st in client.read_flow_run_states(run.id)]
+    assert history[0] == ("RUNNING", "Handing over")
+    assert history[1] == ("SCHEDULED", "Scheduled")
+    assert history[-1] == ("PAUSED", "Suspended")
+    assert len(review_runs(app_id)) == 1
+
+
 def test_a_repeated_hand_over_completes_the_form_and_leaves_a_decided_run_alone(
     harness: str, s3_server: Settings
 ) -> None:
