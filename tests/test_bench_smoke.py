@@ -21,7 +21,7 @@ from benchmarks.env import DEFAULT_POSTGRES_DSN, postgres_reachable
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _quick(tmp_path: Path, *extra: str, timeout: float = 85) -> dict[str, Any]:
+def _quick(tmp_path: Path, *extra: str, timeout: float = 150) -> dict[str, Any]:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
         [
@@ -47,7 +47,8 @@ def _quick(tmp_path: Path, *extra: str, timeout: float = 85) -> dict[str, Any]:
     return report
 
 
-@pytest.mark.timeout(90)
+# Twice what a slow day of the 2-core VM took (49 s): the suite must not fail on speed.
+@pytest.mark.timeout(160)
 def test_bench_quick_stages(benchmark: Any, tmp_path: Path) -> None:
     report = benchmark.pedantic(_quick, args=(tmp_path, "--stages-only"), rounds=1, iterations=1)
     for stage in ("open and split", "classify", "extract fields", "OCR", "render", "store"):
