@@ -147,7 +147,10 @@ def review_application(app_id: str) -> ServiceResult:
     if done is not None:
         return done
     app = assign_task(app_id)
-    _application_artifact(ctx, app)
+    if not _resuming():
+        # A resumed run's page was published before its pause, by the run itself or by
+        # the hand-over that created it suspended, and nothing on it has changed since.
+        _application_artifact(ctx, app)
     decision: ReviewDecision | None = None
     if settings.review_policy == "auto":
         decision = auto_decision(ctx, app)
@@ -200,6 +203,17 @@ def review_application(app_id: str) -> ServiceResult:
         result = refuse_task(app_id, decision, head)
     _application_artifact(ctx, app, result)
     return result
+
+
+def _resuming() -> bool:
+    """This execution of the run comes after a person answered one of its forms."""
+    from prefect.context import FlowRunContext
+
+    context = FlowRunContext.get()
+    run = context.flow_run if context is not None else None
+    # The keys of the pauses the run has been through; the server's own "resuming"
+    # flag is already cleared again when the run executes.
+    return bool(run is not None and run.empirical_policy.pause_keys)
 
 
 def _application_artifact(

@@ -14,6 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,6 +197,28 @@ def test_refusal_issues_a_signed_reasoned_refusal(
     report = _verify(s3_server, result.documents[0])
     assert report.valid and report.pades_level == "B-T"  # type: ignore[attr-defined]
     assert registry.record(app_id).state is AppState.REFUSED
+    # The application's page in the UI: "in review" when handed over, then the
+    # decision; the resumed run does not publish the unchanged page once more.
+    assert [a.description.rsplit(": ", 1)[-1] for a in _page_versions(app_id)] == [
+        "in review",
+        "refused",
+    ]
+
+
+def _page_versions(app_id: str) -> list[Any]:
+    """The versions of an application's page artifact, oldest first."""
+    from prefect import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+    from prefect.client.schemas.sorting import ArtifactSort
+
+    from medlicense.review_page import artifact_key
+
+    with get_client(sync_client=True) as client:
+        newest_first = client.read_artifacts(
+            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[artifact_key(app_id)])),
+            sort=ArtifactSort.CREATED_DESC,
+        )
+    return newest_first[::-1]
 
 
 def test_reissue_and_duplicate_against_the_issued_license(
