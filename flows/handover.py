@@ -39,6 +39,10 @@ def handover_state() -> State[None]:
     return Running(name=HANDOVER_STATE)
 
 
+def _handing_over(state: State | None) -> bool:
+    return state is not None and state.type is StateType.RUNNING and state.name == HANDOVER_STATE
+
+
 def _suspended(handover: ReviewHandover) -> State[None]:
     state: State[None] = Suspended(
         timeout_seconds=handover.wait_seconds, pause_key=review_pause_key(1)
@@ -59,7 +63,7 @@ def wait_for_executor(client: SyncPrefectClient, run: FlowRun, handover: ReviewH
     state = run.state
     if state is None:
         return False
-    if state.type is StateType.RUNNING and state.name == HANDOVER_STATE:
+    if _handing_over(state):
         wanted = _suspended(handover)
         result = client.set_flow_run_state(run.id, wanted)
         if result.status is not SetStateStatus.ACCEPT:
@@ -94,8 +98,7 @@ def run_it_instead(client: SyncPrefectClient, run: FlowRun) -> bool:
     it and failed before suspending it: a later batch finds the application still
     queued and gets the same run back through its idempotency key, with no form at hand.
     """
-    state = run.state
-    if state is None or state.type is not StateType.RUNNING or state.name != HANDOVER_STATE:
+    if not _handing_over(run.state):
         return False
     scheduled: State[None] = Scheduled()
     result = client.set_flow_run_state(run.id, scheduled)
