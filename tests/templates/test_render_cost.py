@@ -8,6 +8,7 @@ parses them; style.css lays the letterhead out with floats rather than flex.
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import pdfplumber
@@ -127,3 +128,34 @@ def test_letterhead_keeps_the_qr_code_beside_the_provider(
     assert title_top > bottom + 5 * MM
     if provider_lines > 1:
         assert max(float(w["bottom"]) for w in text_column) > float(caption[-1]["bottom"])
+
+
+def test_the_html_tokenizer_builds_each_pattern_once(
+    renderer: Renderer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tinyhtml5 import inputstream
+
+    assert render_module.TOKENIZER_CACHE
+    records = list(sample_records().values())
+    cache = inputstream.characters_until_regex
+    monkeypatch.setattr(inputstream, "characters_until_regex", cache)  # restored after
+    saved = dict(cache)
+    cache.clear()
+    try:
+        first = [renderer.render(record) for record in records]
+        # Filed under the characters looked up, not under the compiled patterns
+        # (tinyhtml5's own slip, which makes every lookup miss).
+        assert not [chars for chars, _ in cache if isinstance(chars, re.Pattern)]
+        patterns = dict(cache)
+        assert 0 < len(patterns) < 30
+        again = [renderer.render(record) for record in records]
+        assert cache == patterns
+    finally:
+        cache.clear()
+        cache.update(saved)
+    # And the documents are those the stock tokenizer gives.
+    fixed = inputstream.HTMLUnicodeInputStream.chars_until
+    monkeypatch.setattr(
+        inputstream.HTMLUnicodeInputStream, "chars_until", fixed._medlicense_original
+    )
+    assert [renderer.render(record) for record in records] == first == again
