@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import threading
 import time
 from collections.abc import Callable
 from functools import cache
+from pathlib import Path
 
 
 @cache
@@ -74,3 +76,62 @@ def limit_arenas(count: int = 2) -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_ARENA_MAX, count))
+
+
+# Linux system call numbers (the same on every architecture since 5.1) and the advice.
+_SYS_PROCESS_MADVISE = 440
+_MADV_PAGEOUT = 21
+
+
+class _IoVec(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_void_p), ("length", ctypes.c_size_t)]
+
+
+def mapped_file_ranges(pid: int, path: Path) -> list[tuple[int, int]]:
+    """``(start, length)`` of each read-only, private mapping of ``path`` in process ``pid``."""
+    target = str(path)
+    out = []
+    for line in Path(f"/proc/{pid}/maps").read_text().splitlines():
+        fields = line.split(maxsplit=5)
+        if len(fields) == 6 and fields[5] == target and fields[1] in ("r--p", "r-xp"):
+            start, end = (int(x, 16) for x in fields[0].split("-"))
+            out.append((start, end - start))
+    return out
+
+
+def page_out_mapped_file(pid: int, path: Path) -> int | None:
+    """Ask the kernel to reclaim the pages of ``path`` that process ``pid`` maps read-only.
+
+    For a server whose start-up touches far more of its own executable than it
+    then uses: a page it needs again is faulted back from the page cache, the
+    rest stop counting towards its resident size.  This is what the kernel does
+    to such clean pages anyway when memory runs short, done at a moment we
+    choose.  Returns the bytes advised, or None where the kernel does not offer
+    it (before Linux 5.10) or does not allow it (another process's memory needs
+    ``CAP_SYS_NICE``).
+    """
+    ranges = mapped_file_ranges(pid, path)
+    if not ranges:
+        return 0
+    name = ctypes.util.find_library("c")
+    if name is None:
+        return None
+    try:
+        syscall = ctypes.CDLL(name, use_errno=True).syscall
+        pidfd = os.pidfd_open(pid)
+    except (OSError, AttributeError):
+        return None
+    try:
+        vectors = (_IoVec * len(ranges))(*(_IoVec(start, size) for start, size in ranges))
+        syscall.restype = ctypes.c_long
+        done = syscall(
+            ctypes.c_long(_SYS_PROCESS_MADVISE),
+            ctypes.c_int(pidfd),
+            vectors,
+            ctypes.c_size_t(len(ranges)),
+            ctypes.c_int(_MADV_PAGEOUT),
+            ctypes.c_uint(0),
+        )
+    finally:
+        os.close(pidfd)
+    return int(done) if done >= 0 else None

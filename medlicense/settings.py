@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     weed_memory_limit_mib: int = Field(
         320, ge=0, description="Soft memory limit of the local S3 server (GOMEMLIMIT); 0: none."
     )
+    weed_release_start_up_pages: bool = Field(
+        True,
+        description="After starting the local S3 server, let the kernel reclaim the pages of "
+        "its executable that only its start-up used (needs CAP_SYS_NICE).",
+    )
 
     # --- signing -------------------------------------------------------------------
     pki_dir: Path | None = Field(None, description="Development PKI; default <data_dir>/pki.")
