@@ -20,18 +20,24 @@ import time
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import Any, cast
 
 
 @cache
-def _malloc_trim() -> Callable[[int], int] | None:
-    name = ctypes.util.find_library("c")
-    if name is None:
+def _libc_function(name: str) -> Callable[..., int] | None:
+    """A function of the C library, or None where there is none by that name."""
+    path = ctypes.util.find_library("c")
+    if path is None:
         return None
     try:
-        trim: Callable[[int], int] = ctypes.CDLL(name).malloc_trim
+        function: Callable[..., int] = getattr(ctypes.CDLL(path, use_errno=True), name)
     except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
         return None
-    return trim
+    return function
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    return _libc_function("malloc_trim")
 
 
 _last = 0.0
@@ -68,12 +74,8 @@ def limit_arenas(count: int = 2) -> bool:
     ``MALLOC_ARENA_MAX``, for a process that cannot set its own environment
     before it starts.  Call it before the threads exist.
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
-    try:
-        mallopt = ctypes.CDLL(name).mallopt
-    except (OSError, AttributeError):
+    mallopt = _libc_function("mallopt")
+    if mallopt is None:
         return False
     return bool(mallopt(_M_ARENA_MAX, count))
 
@@ -113,17 +115,17 @@ def page_out_mapped_file(pid: int, path: Path) -> int | None:
     ranges = mapped_file_ranges(pid, path)
     if not ranges:
         return 0
-    name = ctypes.util.find_library("c")
-    if name is None:
+    syscall = _libc_function("syscall")
+    if syscall is None:
         return None
+    # The call returns a byte count (ssize_t), not ctypes' default int.
+    cast(Any, syscall).restype = ctypes.c_long
     try:
-        syscall = ctypes.CDLL(name, use_errno=True).syscall
         pidfd = os.pidfd_open(pid)
-    except (OSError, AttributeError):
+    except (OSError, AttributeError):  # AttributeError: not Linux
         return None
     try:
         vectors = (_IoVec * len(ranges))(*(_IoVec(start, size) for start, size in ranges))
-        syscall.restype = ctypes.c_long
         done = syscall(
             ctypes.c_long(_SYS_PROCESS_MADVISE),
             ctypes.c_int(pidfd),
