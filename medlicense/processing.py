@@ -61,6 +61,7 @@ from storage.events import EventType, first_attempt
 # imported where they are used: the serving process imports this module for its
 # flows but only needs them once it builds a context itself (tests/test_imports.py).
 if TYPE_CHECKING:
+    from medlicense.records import ApplicationFile
     from signing.pki import PkiPaths
     from signing.signer import PdfSigner
     from templates.models import ReceiptData
@@ -313,7 +314,6 @@ def _process(
             hand_over_for_review(
                 ctx,
                 key,
-                data,
                 verdict,
                 number,
                 receipt_key,
@@ -349,7 +349,6 @@ def _process(
 def hand_over_for_review(
     ctx: IntakeContext,
     key: str,
-    data: bytes,
     verdict: PackageVerdict,
     number: str,
     receipt_key: str,
@@ -362,20 +361,10 @@ def hand_over_for_review(
     All of it happens before the "processed" marker, so a run that dies here is
     repeated, and each write keeps its first version (or the same bytes) on a repeat.
     """
-    from extractors.package import open_package
     from medlicense.records import ApplicationFile, AppState, StepEvent
     from medlicense.register import Registry
 
     reg = Registry(ctx.store, ctx.settings)
-    # Each document on its own, so the executor's form can link to it.
-    with contextlib.suppress(PackageError):
-        for doc in open_package(data, PurePosixPath(key).name).files:
-            ctx.store.put_bytes(
-                ctx.settings.bucket_artifacts,
-                f"applications/{application_id(key)}/documents/{doc.name}",
-                doc.data,
-                content_type=_guess(doc.name),
-            )
     app = reg.save_application(
         ApplicationFile(
             app_id=application_id(key),
@@ -414,6 +403,36 @@ def hand_over_for_review(
         ),
     )
     reg.enqueue_review(app.app_id, at)
+
+
+def store_documents(ctx: IntakeContext, app: ApplicationFile) -> list[str]:
+    """Each file of ``app``'s package stored on its own, for the links of the review form.
+
+    Only an application a person reviews needs them, so they are stored when its
+    form is prepared, not at intake: under the ``auto`` policy most applications
+    are decided without a form, and their files would otherwise be a second copy of
+    the kept package, about a sixth of a batch's objects.  Files already stored
+    are not written again.  Returns the keys of the application's documents.
+    """
+    from extractors.package import open_package
+
+    bucket = ctx.settings.bucket_artifacts
+    prefix = f"applications/{app.app_id}/documents/"
+    present = set(ctx.store.list_keys(bucket, prefix))
+    if all(prefix + doc.file in present for doc in app.verdict.documents):
+        return sorted(present)
+    try:
+        files = open_package(
+            ctx.store.get_bytes(bucket, app.package_key), PurePosixPath(app.package_key).name
+        ).files
+    except PackageError:
+        # Accepted, so it opened once; the form then links the package as a whole.
+        return sorted(present)
+    for doc in files:
+        if prefix + doc.name not in present:
+            ctx.store.put_bytes(bucket, prefix + doc.name, doc.data, content_type=_guess(doc.name))
+            present.add(prefix + doc.name)
+    return sorted(present)
 
 
 def receipt_data(

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 
 from medlicense.errors import RulesError
 from medlicense.licensing import attention_findings, begin_review, edition_of, review_due
-from medlicense.processing import IntakeContext
+from medlicense.processing import IntakeContext, store_documents
 from medlicense.records import ApplicationFile, ServiceResult
 from medlicense.rules import check_id, fee_due
 from medlicense.rules.schema import Edition
@@ -132,7 +132,9 @@ def review_description(ctx: IntakeContext, app: ApplicationFile) -> str:
     if request.reissue_ground:
         out.append(f"- re-issue ground: `{request.reissue_ground}`")
     out += ["", "### Documents", "", "| file | kind | pages | confidence |", "|---|---|---|---|"]
+    # The page links to each document on its own: stored here, for the pages that are shown.
     base = f"applications/{app.app_id}/documents/"
+    store_documents(ctx, app)
     for doc in app.verdict.documents:
         name = edition.document_name(doc.kind).ru if doc.kind else "не распознан / танылмады"
         pages = f"{doc.pages}" + (
