@@ -33,6 +33,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="stage micro-benchmarks and comparisons only: no Prefect server, no pipeline",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="pipeline runs of the standard mix, each between two plain loops, for the "
+        "orchestration overhead (2; --quick: 1)",
+    )
     parser.add_argument("--quick", action="store_true", help="a small smoke run (4 packages)")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
@@ -61,6 +68,7 @@ def _bench(args: argparse.Namespace) -> int:
             packages=args.packages,
             scale=1000 if args.scale else None,
             scanned=args.scanned,
+            rounds=args.rounds,
             stages_only=args.stages_only,
             quick=args.quick,
             seed=args.seed,

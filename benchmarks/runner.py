@@ -51,6 +51,11 @@ class Options:
     packages: int = 200
     scale: int | None = None  # 1,000 with --scale
     scanned: int = 20
+    # Pipeline runs for the overhead, each between two plain loops: loop, pipeline,
+    # loop, pipeline, loop.  A host's speed drifts by more than the 10 % target
+    # over a quarter of an hour (a loop took 50 s before a pipeline run and 64 s
+    # after it); the alternation cancels a steady drift and averages the rest.
+    rounds: int = 2
     stages_only: bool = False
     quick: bool = False
     seed: int = 2026
@@ -121,6 +126,7 @@ def run(opts: Options) -> dict[str, Any]:
         opts.packages = min(opts.packages, 3)
         opts.scanned = min(opts.scanned, 1)
         opts.scale = None
+        opts.rounds = 1
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     data_dir = opts.data_dir or PROJECT_DIR / "var" / "bench" / f"{stamp}-{os.getpid()}"
     settings = isolate(data_dir, runner_limit=opts.workers)
@@ -138,6 +144,7 @@ def run(opts: Options) -> dict[str, Any]:
             "packages": opts.packages,
             "scale": opts.scale,
             "scanned": opts.scanned,
+            "rounds": opts.rounds,
             "stages_only": opts.stages_only,
             "quick": opts.quick,
             "seed": opts.seed,
@@ -300,12 +307,12 @@ def _run_inside(
     from benchmarks.service import ServeProcess
     from flows.server import PrefectServer
 
-    # The plain loop runs once before the pipeline and once after it, and the
-    # two are averaged: a virtual machine's speed drifts over a quarter of an
+    # The plain loop runs before the first pipeline run and after each one
+    # (Options.rounds): a virtual machine's speed drifts over a quarter of an
     # hour, and the object store holds more after every batch, so a single loop
     # on one side of the pipeline biased the overhead by several points.
-    progress("plain loop (before the pipeline)")
-    loop_before = _plain_loop(opts, settings, store, mem, f"loop1-{stamp}", standard)
+    progress("plain loop 1")
+    loops = [_plain_loop(opts, settings, store, mem, f"loop1-{stamp}", standard)]
 
     progress("starting the Prefect server and `medlicense serve`")
     server = PrefectServer(settings)
@@ -313,58 +320,65 @@ def _run_inside(
     server.up()
     stack.callback(server.down)
     out["prefect_server_start_seconds"] = time.perf_counter() - t0
-    # The system under test is a serving process of its own, as in production:
-    # intake and review runs on its threads, its warm workers.
-    service = stack.enter_context(ServeProcess(settings, work / "serve.log"))
-    progress("pipeline: upload, intake run, review runs")
-    keys = pl.upload(store, settings, f"bench-{stamp}", standard)
-    objects_before = sum(1 for _ in store.list_keys(settings.bucket_artifacts, ""))
-    # The window (CPU by role, peak memory) opens after the upload, as the loop's does.
-    mem.mark()
-    pipe = pl.run_pipeline(
-        settings, keys, deployment=service.intake_deployment, review_timeout=opts.review_timeout
-    )
-    out["pipeline_peak_rss"] = _mem_json(*mem.mark())
-    cpu = mem.last_window_cpu
-    objects = sum(1 for _ in store.list_keys(settings.bucket_artifacts, "")) - objects_before
-    out["pipeline"] = {**pipe.__dict__, "per_minute": pipe.per_minute, "objects_written": objects}
-    out["pipeline"]["cpu_seconds_by_role"] = cpu
-
-    # --- one package on an idle system ----------------------------------------------------------
-    progress("single-package latency")
-    time.sleep(3.0)
-    name, data = standard[0]
-    out["latency"] = pl.single_latency(
-        settings, store, f"one-{name}", data, stamp, deployment=service.intake_deployment
-    )
-    out["latency"]["warm_steps"] = pl.warm_latency(ctx, f"warm-{name}", data, stamp)
-    close_readers()  # the driver's own reader, started by warm_latency
-
-    service.stop()
-
-    # --- the same jobs in a plain loop, after the service has stopped ----------------------------
-    progress("plain loop (after the pipeline)")
-    loop_after = _plain_loop(opts, settings, store, mem, f"loop2-{stamp}", standard)
-    loop_seconds = (loop_before["seconds"] + loop_after["seconds"]) / 2
-    out["loop"] = {
-        **loop_after,
-        "seconds": loop_seconds,
-        "per_minute": loop_after["packages"] / loop_seconds * 60 if loop_seconds else 0.0,
-        "before_and_after_seconds": [loop_before["seconds"], loop_after["seconds"]],
-    }
-    out["comparisons"]["pipeline_vs_plain_loop"] = {
-        "pipeline_seconds": pipe.seconds,
-        "loop_seconds": loop_seconds,
-        "ratio": pipe.seconds / loop_seconds,
-        "overhead": pipe.seconds / loop_seconds - 1,
-    }
+    pipes: list[dict[str, Any]] = []
+    for round_no in range(1, max(opts.rounds, 1) + 1):
+        # The system under test is a serving process of its own, as in production:
+        # intake and review runs on its threads, its warm workers.
+        service = stack.enter_context(ServeProcess(settings, work / f"serve-{round_no}.log"))
+        progress(f"pipeline {round_no}: upload, intake run, review runs")
+        keys = pl.upload(store, settings, f"bench{round_no}-{stamp}", standard)
+        objects_before = sum(1 for _ in store.list_keys(settings.bucket_artifacts, ""))
+        # The window (CPU by role, peak memory) opens after the upload, as the loop's does.
+        mem.mark()
+        pipe = pl.run_pipeline(
+            settings, keys, deployment=service.intake_deployment, review_timeout=opts.review_timeout
+        )
+        peak = _mem_json(*mem.mark())
+        cpu = mem.last_window_cpu
+        objects = sum(1 for _ in store.list_keys(settings.bucket_artifacts, "")) - objects_before
+        pipes.append(
+            {
+                **pipe.__dict__,
+                "per_minute": pipe.per_minute,
+                "objects_written": objects,
+                "cpu_seconds_by_role": cpu,
+                "peak_rss": peak,
+            }
+        )
+        if round_no == 1:
+            out["pipeline_peak_rss"] = peak
+            # --- one package on an idle system --------------------------------------------------
+            progress("single-package latency")
+            time.sleep(3.0)
+            name, data = standard[0]
+            out["latency"] = pl.single_latency(
+                settings, store, f"one-{name}", data, stamp, deployment=service.intake_deployment
+            )
+            out["latency"]["warm_steps"] = pl.warm_latency(ctx, f"warm-{name}", data, stamp)
+            close_readers()  # the driver's own reader, started by warm_latency
+        service.stop()
+        # The same jobs in a plain loop, after the service has stopped.
+        progress(f"plain loop {round_no + 1}")
+        loops.append(
+            _plain_loop(opts, settings, store, mem, f"loop{round_no + 1}-{stamp}", standard)
+        )
+    # The first run is the standard mix's result (a store as fresh as the loop's first);
+    # the others are there for the overhead.
+    out["pipeline"] = {k: v for k, v in pipes[0].items() if k != "peak_rss"}
+    out["pipeline_repeats"] = pipes[1:]
+    out["loop"] = {**loops[-1], **_loop_summary(loops)}
+    out["comparisons"]["pipeline_vs_plain_loop"] = _overhead_comparison(loops, pipes)
+    pipe_seconds = out["comparisons"]["pipeline_vs_plain_loop"]["pipeline_seconds"]
+    loop_seconds = out["loop"]["seconds"]
     out["stages"]["orchestration"] = {
         "stage": "orchestration",
         "unit": "package",
-        "units": pipe.packages,
-        "seconds": (pipe.seconds - loop_seconds) * opts.workers,
-        "seconds_per_unit": (pipe.seconds - loop_seconds) * opts.workers / max(pipe.packages, 1),
-        "note": "core-seconds: (pipeline wall - plain loop wall) x workers",
+        "units": pipes[0]["packages"],
+        "seconds": (pipe_seconds - loop_seconds) * opts.workers,
+        "seconds_per_unit": (pipe_seconds - loop_seconds)
+        * opts.workers
+        / max(pipes[0]["packages"], 1),
+        "note": "core-seconds: (pipeline wall - plain loop wall) x workers, means of the rounds",
     }
 
     # --- scale: time linear, memory flat ----------------------------------------------------------
@@ -391,6 +405,51 @@ def _run_inside(
             "cpu_seconds_by_role": mem.last_window_cpu,
         }
         service.stop()
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _loop_summary(loops: list[dict[str, Any]]) -> dict[str, Any]:
+    """The plain loop's summary: the mean of its runs, and each run's time."""
+    seconds = _mean([lp["seconds"] for lp in loops])
+    packages = loops[-1]["packages"]
+    return {
+        "seconds": seconds,
+        "per_minute": packages / seconds * 60 if seconds else 0.0,
+        "runs_seconds": [lp["seconds"] for lp in loops],
+        "runs_cpu_seconds_by_role": [lp["cpu_seconds_by_role"] for lp in loops],
+    }
+
+
+def _overhead_comparison(
+    loops: list[dict[str, Any]], pipes: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Pipeline against plain loop over alternating runs.
+
+    With the runs ordered loop, pipeline, loop, ..., loop, the mean time of
+    the pipeline runs and the mean time of the loops fall at the same moment
+    of the session, so a steady drift of the host's speed cancels out.  Each
+    round's own ratio (its pipeline against the loops on either side) shows
+    how far the rounds agree.
+    """
+    loop_seconds = _mean([lp["seconds"] for lp in loops])
+    pipe_seconds = _mean([p["seconds"] for p in pipes])
+    rounds = [
+        p["seconds"] / ((before["seconds"] + after["seconds"]) / 2)
+        for p, before, after in zip(pipes, loops, loops[1:], strict=False)
+    ]
+    return {
+        "pipeline_seconds": pipe_seconds,
+        "loop_seconds": loop_seconds,
+        "ratio": pipe_seconds / loop_seconds if loop_seconds else None,
+        "overhead": pipe_seconds / loop_seconds - 1 if loop_seconds else None,
+        "rounds": len(pipes),
+        "round_overheads": [r - 1 for r in rounds],
+        "pipeline_runs_seconds": [p["seconds"] for p in pipes],
+        "loop_runs_seconds": [lp["seconds"] for lp in loops],
+    }
 
 
 def _plain_loop(

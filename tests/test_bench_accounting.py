@@ -14,9 +14,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from benchmarks.env import DEFAULT_POSTGRES_DSN, postgres_reachable
 from benchmarks.proctree import PeakRss, postgres_backends, role, tree_pids
+from benchmarks.runner import _overhead_comparison
 
 
 @pytest.fixture
@@ -79,3 +82,37 @@ def test_the_backend_of_a_real_connection_is_found() -> None:
             await conn.close()
 
     asyncio.run(check())
+
+
+# --- the orchestration overhead over alternating runs ---------------------------------------
+
+
+@given(
+    start=st.floats(30, 120),
+    drift=st.floats(-0.3, 0.3),
+    overhead=st.floats(-0.05, 0.3),
+    rounds=st.integers(1, 4),
+)
+def test_a_steady_drift_of_the_host_does_not_change_the_overhead(
+    start: float, drift: float, overhead: float, rounds: int
+) -> None:
+    """Loop, pipeline, loop, ...: the host slowing down (or speeding up) at a steady rate
+    over the session leaves the measured overhead at the true one."""
+
+    def speed(slot: int) -> float:  # the host's time for the same work at each slot
+        return start * (1 + drift * slot / (2 * rounds))
+
+    loops = [{"seconds": speed(2 * i)} for i in range(rounds + 1)]
+    pipes = [{"seconds": speed(2 * i + 1) * (1 + overhead)} for i in range(rounds)]
+    measured = _overhead_comparison(loops, pipes)
+    assert measured["overhead"] == pytest.approx(overhead, abs=1e-9)
+    assert measured["round_overheads"] == [pytest.approx(overhead, abs=1e-9)] * rounds
+
+
+def test_one_loop_on_one_side_would_take_the_drift() -> None:
+    """Why the loops surround the pipeline: against the loop before it only, a host
+    that slowed 20 % over the session shows a pipeline 10 % slower than it is."""
+    loops = [{"seconds": 50.0}, {"seconds": 60.0}]
+    pipes = [{"seconds": 55.0}]
+    assert _overhead_comparison(loops, pipes)["overhead"] == pytest.approx(0.0)
+    assert _overhead_comparison(loops[:1], pipes)["overhead"] == pytest.approx(0.1)

@@ -94,8 +94,11 @@ def test_bench_quick_pipeline_on_postgresql(tmp_path: Path) -> None:
     assert phases["groups"] > 0
     assert sum(phases.values()) == pytest.approx(pipe["seconds"], abs=0.01)
     # The plain loop ran on both sides of the pipeline, and the two are averaged.
-    first, second = report["loop"]["before_and_after_seconds"]
+    first, second = report["loop"]["runs_seconds"]
     assert report["loop"]["seconds"] == pytest.approx((first + second) / 2)
+    overhead = report["comparisons"]["pipeline_vs_plain_loop"]
+    assert overhead["rounds"] == 1 and overhead["pipeline_runs_seconds"] == [pipe["seconds"]]
+    assert overhead["round_overheads"] == [pytest.approx(overhead["overhead"])]
     assert "postgresql" in report["pipeline_peak_rss"]["pss_by_role_mib"]
     assert pipe["cpu_seconds_by_role"]["prefect-server"] > 0
     assert report["comparisons"]["pipeline_vs_plain_loop"]["ratio"] > 0
