@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import queue
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
 
@@ -247,7 +247,7 @@ def _collect(
 T = TypeVar("T")
 
 
-def finishing_order(futures: list[PrefectFuture[T]]) -> queue.SimpleQueue[PrefectFuture[T]]:
+def finishing_order(futures: Sequence[PrefectFuture[T]]) -> queue.SimpleQueue[PrefectFuture[T]]:
     """A queue that receives each future as it finishes.
 
     Prefect's ``as_completed`` holds every future, and with it every group's

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import stat
 import zipfile
+from collections.abc import Sequence
 
 import pypdf
 import pytest
@@ -27,7 +28,7 @@ def _pdf(text: str = "Hello") -> bytes:
 
 
 def _zip(
-    entries: list[tuple[str | zipfile.ZipInfo, bytes]], method: int = zipfile.ZIP_DEFLATED
+    entries: Sequence[tuple[str | zipfile.ZipInfo, bytes]], method: int = zipfile.ZIP_DEFLATED
 ) -> bytes:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", method) as zf:
@@ -150,7 +151,7 @@ def test_mutated_pdfs_never_crash_the_pdf_reader(data: st.DataObject) -> None:
 )
 def test_arbitrary_zip_entries_never_crash(entries: list[tuple[str, bytes]]) -> None:
     try:
-        data = _zip(entries)  # type: ignore[arg-type]
+        data = _zip(entries)
     except (ValueError, UnicodeEncodeError):
         return
     try:

@@ -8,7 +8,7 @@ import time
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
@@ -21,6 +21,15 @@ PLACE = "Батыс Қазақстан облысы, Орал қ., Құрман�
 
 # Subtype codes of the editions (the sample generator draws its own vocabulary).
 EDITION_SUBTYPES = ("outpatient_consultative", "laboratory_diagnostics")
+
+
+T = TypeVar("T")
+
+
+def present(value: T | None) -> T:
+    """``value``, which the test expects to be there by now (fails the test if not)."""
+    assert value is not None, "expected a stored record, found none"
+    return value
 
 
 def package(

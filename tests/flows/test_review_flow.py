@@ -14,7 +14,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -23,10 +23,16 @@ from medlicense.records import AppState, Decision
 from medlicense.settings import Settings
 from storage.client import ObjectStore
 
+if TYPE_CHECKING:
+    from medlicense.records import NumberClaim
+    from medlicense.register import Registry
+    from signing.verify import VerificationReport
+
 from .helpers import (
     EDITION_SUBTYPES,
     PLACE,
     package,
+    present,
     reconfigured,
     review_runs,
     upload,
@@ -50,13 +56,14 @@ def harness(s3_server: Settings) -> Iterator[str]:
     from flows.warm import WarmRunner
 
     with dev_pki_services(s3_server), prefect_test_harness(server_startup_timeout=120):
-        review_id = deployments(s3_server)[1].apply()
+        # Sync here (async_dispatch); the stubs' union also covers async callers.
+        review_id: Any = deployments(s3_server)[1].apply()
         with WarmRunner(s3_server, {review_id: review_application}, poll_seconds=1.0):
             yield str(PREFECT_API_URL.value())
 
 
 @pytest.fixture(scope="module")
-def registry(s3_server: Settings):  # type: ignore[no-untyped-def]
+def registry(s3_server: Settings) -> Registry:
     from medlicense.register import Registry
 
     return Registry(ObjectStore.from_settings(s3_server), s3_server)
@@ -87,7 +94,7 @@ def first_batch(harness: str, s3_server: Settings) -> dict[str, str]:
     return apps
 
 
-def _verify(settings: Settings, key: str) -> object:
+def _verify(settings: Settings, key: str) -> VerificationReport:
     from signing.verify import verify_pdf
 
     pdf = ObjectStore.from_settings(settings).get_bytes(settings.bucket_artifacts, key)
@@ -95,8 +102,8 @@ def _verify(settings: Settings, key: str) -> object:
 
 
 def test_accepted_applications_wait_in_the_ui_with_a_described_form(
-    first_batch: dict[str, str], registry
-) -> None:  # type: ignore[no-untyped-def]
+    first_batch: dict[str, str], registry: Registry
+) -> None:
     from prefect import get_client
     from prefect.exceptions import PrefectHTTPStatusError
     from prefect.input.run_input import keyset_from_paused_state
@@ -130,14 +137,14 @@ def test_accepted_applications_wait_in_the_ui_with_a_described_form(
     assert waiting[first_batch["approve.zip"]]["waiting_for"] == "executor"
     # No review run for the incomplete package: its refusal receipt ends it.
     assert review_runs(first_batch["incomplete.zip"]) == []
-    record = registry.record(first_batch["approve.zip"])
+    record = present(registry.record(first_batch["approve.zip"]))
     assert record.state is AppState.IN_REVIEW
     assert [e.step for e in record.history] == ["provider.register", "provider.assign"]
 
 
 def test_approval_issues_a_signed_license_and_appendix(
-    first_batch: dict[str, str], s3_server: Settings, registry
-) -> None:  # type: ignore[no-untyped-def]
+    first_batch: dict[str, str], s3_server: Settings, registry: Registry
+) -> None:
     from flows.review import resume_review
     from medlicense.review import terminal_input
 
@@ -150,16 +157,16 @@ def test_approval_issues_a_signed_license_and_appendix(
         ),
     )
     run = wait_for_state(app_id, {"COMPLETED"}, timeout=180)
-    result = registry.result(app_id)
+    result = present(registry.result(app_id))
     assert result.outcome == "issued" and run.state.is_completed()
     year = result.issued_at.year % 100
     assert result.number == f"KZ{year:02d}-0001"
     for key, level in zip(result.documents, ("B-LTA", "B-LTA"), strict=True):
         report = _verify(s3_server, key)
-        assert report.valid and report.trusted and report.pades_level == level, report  # type: ignore[attr-defined]
-    entry = registry.license(result.number)
+        assert report.valid and report.trusted and report.pades_level == level, report
+    entry = present(registry.license(result.number))
     assert entry.app_id == app_id and entry.subtypes == EDITION_SUBTYPES
-    record = registry.record(app_id)
+    record = present(registry.record(app_id))
     assert record.state is AppState.ISSUED
     steps = {e.step: e for e in record.history}
     assert list(steps) == [
@@ -175,8 +182,8 @@ def test_approval_issues_a_signed_license_and_appendix(
 
 
 def test_refusal_issues_a_signed_reasoned_refusal(
-    first_batch: dict[str, str], s3_server: Settings, registry
-) -> None:  # type: ignore[no-untyped-def]
+    first_batch: dict[str, str], s3_server: Settings, registry: Registry
+) -> None:
     from flows.review import resume_review
     from medlicense.review import terminal_input
 
@@ -192,11 +199,11 @@ def test_refusal_issues_a_signed_reasoned_refusal(
         ),
     )
     wait_for_state(app_id, {"COMPLETED"}, timeout=180)
-    result = registry.result(app_id)
+    result = present(registry.result(app_id))
     assert result.outcome == "refused" and len(result.documents) == 1
     report = _verify(s3_server, result.documents[0])
-    assert report.valid and report.pades_level == "B-T"  # type: ignore[attr-defined]
-    assert registry.record(app_id).state is AppState.REFUSED
+    assert report.valid and report.pades_level == "B-T"
+    assert present(registry.record(app_id)).state is AppState.REFUSED
     # The application's page in the UI: "in review" when handed over, then the
     # decision; the resumed run does not publish the unchanged page once more.
     assert [a.description.rsplit(": ", 1)[-1] for a in _page_versions(app_id)] == [
@@ -222,13 +229,13 @@ def _page_versions(app_id: str) -> list[Any]:
 
 
 def test_reissue_and_duplicate_against_the_issued_license(
-    first_batch: dict[str, str], s3_server: Settings, registry
-) -> None:  # type: ignore[no-untyped-def]
+    first_batch: dict[str, str], s3_server: Settings, registry: Registry
+) -> None:
     from flows.intake import intake_batch
     from flows.review import resume_review
     from medlicense.review import terminal_input
 
-    issued = registry.result(first_batch["approve.zip"])
+    issued = present(registry.result(first_batch["approve.zip"]))
     assert issued is not None, "runs after the approval test"
     apps = upload(
         s3_server,
@@ -242,9 +249,9 @@ def test_reissue_and_duplicate_against_the_issued_license(
     wait_for_state(dup, {"PAUSED"})
     resume_review(dup, terminal_input(Decision.APPROVE, executor="Executor"))
     wait_for_state(dup, {"COMPLETED"}, timeout=180)
-    result = registry.result(dup)
+    result = present(registry.result(dup))
     assert result.outcome == "duplicate" and result.number == issued.number
-    assert all(_verify(s3_server, k).valid for k in result.documents)  # type: ignore[attr-defined]
+    assert all(_verify(s3_server, k).valid for k in result.documents)
     assert [d.duplicate_no for d in registry.duplicates(issued.number)] == [1]
 
     apps = upload(
@@ -265,25 +272,28 @@ def test_reissue_and_duplicate_against_the_issued_license(
     wait_for_state(re_app, {"PAUSED"})
     resume_review(re_app, terminal_input(Decision.APPROVE, executor="Executor"))
     wait_for_state(re_app, {"COMPLETED"}, timeout=180)
-    result = registry.result(re_app)
+    result = present(registry.result(re_app))
     assert result.outcome == "reissued" and result.number != issued.number
-    assert registry.replaced_by(issued.number).number == result.number
-    entry = registry.license(result.number)
+    assert present(registry.replaced_by(issued.number)).number == result.number
+    entry = present(registry.license(result.number))
     assert entry.previous_number == issued.number
     # The licensee's name is the one the application states (read at intake).
     assert entry.licensee_name == registry.application(re_app).verdict.request.applicant_name
-    assert all(_verify(s3_server, k).valid for k in result.documents)  # type: ignore[attr-defined]
+    assert all(_verify(s3_server, k).valid for k in result.documents)
 
 
-def _year_claims(registry) -> list[object]:  # type: ignore[no-untyped-def]
+def _year_claims(registry: Registry) -> list[NumberClaim]:
     import datetime as dt
 
     return registry.claims(str(dt.datetime.now(dt.UTC).year))
 
 
 def test_two_intake_runs_together_issue_each_license_once(
-    first_batch: dict[str, str], s3_server: Settings, registry, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    first_batch: dict[str, str],
+    s3_server: Settings,
+    registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Auto policy: what needs no person is decided inside the batch, without a review run;
     what does (here: a subtype the nomenclature does not know) gets a review run that waits
     for the executor."""
@@ -314,7 +324,7 @@ def test_two_intake_runs_together_issue_each_license_once(
         assert review_runs(app_id) == [], "an auto-decided application got a review run"
         assert app_id not in registry.queued_reviews()
     assert registry.result(person) is None
-    numbers = [registry.result(a).number for a in apps.values()]
+    numbers = [present(registry.result(a)).number for a in apps.values()]
     assert len(set(numbers)) == 3
     claims = _year_claims(registry)
     assert [c.seq for c in claims] == list(range(1, len(claims) + 1)), "gap in the numbers"
@@ -322,8 +332,8 @@ def test_two_intake_runs_together_issue_each_license_once(
 
 
 def test_a_killed_intake_run_rerun_loses_and_duplicates_nothing(
-    first_batch: dict[str, str], harness: str, s3_server: Settings, registry
-) -> None:  # type: ignore[no-untyped-def]
+    first_batch: dict[str, str], harness: str, s3_server: Settings, registry: Registry
+) -> None:
     from flows.intake import intake_batch
     from medlicense.processing import receipt_number
 
@@ -374,8 +384,11 @@ def test_a_killed_intake_run_rerun_loses_and_duplicates_nothing(
 
 
 def test_head_confirms_an_unsigned_draft_before_signing(
-    first_batch: dict[str, str], s3_server: Settings, registry, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
+    first_batch: dict[str, str],
+    s3_server: Settings,
+    registry: Registry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from flows.intake import intake_batch
     from flows.review import resume_review, waiting_reviews
     from medlicense.review import terminal_input
@@ -401,15 +414,15 @@ def test_head_confirms_an_unsigned_draft_before_signing(
         assert registry.result(app_id) is None and registry.held_number(app_id, "license") is None
         resume_review(app_id, {"decision": "sign", "head": "Қуанышев Е. С."}, head=True)
         wait_for_state(app_id, {"COMPLETED"}, timeout=180)
-        result = registry.result(app_id)
+        result = present(registry.result(app_id))
         assert result.outcome == "issued"
-    steps = [(e.step, e.actor) for e in registry.record(app_id).history]
+    steps = [(e.step, e.actor) for e in present(registry.record(app_id)).history]
     assert ("provider.sign", "Қуанышев Е. С.") in steps
 
 
 def test_published_register_events_and_artifacts_after_the_workflow(
-    first_batch: dict[str, str], s3_server: Settings, registry
-) -> None:  # type: ignore[no-untyped-def]
+    first_batch: dict[str, str], s3_server: Settings, registry: Registry
+) -> None:
     """After every run of this module: each step's event exactly once, the licenses
     published with their manifests, the records plain JSON, the artifacts in the UI."""
     import json
@@ -464,7 +477,7 @@ def test_published_register_events_and_artifacts_after_the_workflow(
         assert sum(counts.values()) == 2 + (result is not None), (app_id, counts)
 
     # The first license: duplicated and re-issued in this module, so replaced, 4 files.
-    issued = registry.result(first_batch["approve.zip"])
+    issued = present(registry.result(first_batch["approve.zip"]))
     manifest = json.loads(
         store.get_bytes(s3_server.bucket_published, f"licenses/{issued.number}/manifest.json")
     )
@@ -566,7 +579,7 @@ def test_a_repeated_hand_over_completes_the_form_and_leaves_a_decided_run_alone(
         )
         try:
             assert wait_for_executor(client, run, handover)
-            keys = keyset_from_paused_state(client.read_flow_run(run.id).state)
+            keys = keyset_from_paused_state(present(client.read_flow_run(run.id).state))
             # An attempt that stopped after suspending: the description is gone.
             client.delete_flow_run_input(run.id, keys["description"])
             again = client.create_flow_run_from_deployment(
@@ -584,6 +597,7 @@ def test_a_repeated_hand_over_completes_the_form_and_leaves_a_decided_run_alone(
             # The served deployment may take it at once: anything but paused again.
             assert resumed.state is not None and resumed.state.type.value != "PAUSED"
             assert not wait_for_executor(client, resumed, handover)
-            assert client.read_flow_run(run.id).state.type.value != "PAUSED"
+            after = client.read_flow_run(run.id).state
+            assert after is not None and after.type.value != "PAUSED"
         finally:
             client.delete_flow_run(run.id)
