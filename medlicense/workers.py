@@ -176,6 +176,27 @@ def _warm_job() -> int:
 # --- in the owning process ---------------------------------------------------------------------
 
 
+class _Executor(ProcessPoolExecutor):
+    """A process pool that replaces every worker leaving at its job limit.
+
+    CPython 3.11 up to the fix of gh-115634 decides whether a worker that left
+    at ``max_tasks_per_child`` needs a replacement by a semaphore that counts
+    finished jobs rather than idle workers.  With jobs queued (an intake group
+    queues sixteen) the count is stale, no replacement starts, and once every
+    worker has left the queued jobs wait forever.  This pool starts all of its
+    workers at once anyway (:class:`WorkerPool`), so it simply tops itself up
+    to its size whenever it is short of a worker.
+    """
+
+    def _adjust_process_count(self) -> None:
+        # Private attributes of the standard library's pool (typeshed leaves two out);
+        # tests/test_worker_recycling.py fails if they change.
+        size: int = self._max_workers  # type: ignore[attr-defined]
+        if len(self._processes) < size:
+            self._spawn_process()  # type: ignore[attr-defined]
+
+
+
 def default_size(settings: Settings) -> int:
     return settings.workers or os.cpu_count() or 1
 
@@ -191,7 +212,7 @@ class WorkerPool:
         # preloading the libraries was tried: the workers' PSS fell by ~35 MiB in
         # all, reference counting soon un-shares the pages, and the server's own
         # process costs more RSS than that.)
-        self._pool = ProcessPoolExecutor(
+        self._pool = _Executor(
             max_workers=self.size,
             mp_context=get_context("spawn"),
             initializer=_init_worker,
