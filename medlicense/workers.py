@@ -196,7 +196,6 @@ class _Executor(ProcessPoolExecutor):
             self._spawn_process()  # type: ignore[attr-defined]
 
 
-
 def default_size(settings: Settings) -> int:
     return settings.workers or os.cpu_count() or 1
 
