@@ -40,6 +40,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -119,6 +120,12 @@ class UnitOfWork:
 
 
 _unit: ContextVar[UnitOfWork | None] = ContextVar("medlicense_register_unit", default=None)
+
+# Per store, per number scope: the highest sequence number this process has seen
+# claimed.  Numbers are create-only and gap-free, so a later listing only needs
+# what comes from there on, not the whole year's register.
+_seen_numbers: weakref.WeakKeyDictionary[ObjectStore, dict[str, int]] = weakref.WeakKeyDictionary()
+_seen_lock = threading.Lock()
 
 
 @contextmanager
@@ -453,13 +460,16 @@ class Registry:
     ) -> _Bound:
         attempt_key = f"{app_prefix(app_id)}/numbers/{binding}.attempt.json"
         prefix = f"register/numbers/{_scope_name(scope)}/"
-        taken = sorted(int(PurePosixPath(k).stem) for k in self.keys(prefix))
+        taken = self._claimed_from(prefix)
         last = taken[-1] if taken else 0
         # Not looked for first: the create-only write hands back the marker an earlier
         # or concurrent run of this application left, which is rare, and its scope.
         attempt = self.put_once(attempt_key, _Attempt(scope=scope, from_seq=last + 1, at=now))
         if attempt.scope != scope:  # that run began in another scope (year): it stands
             return _Bound(self.allocate(attempt.scope, app_id, fmt, now, binding=binding))
+        if taken and attempt.from_seq < taken[0]:
+            # An earlier attempt of this application, from before what was listed.
+            taken = self._claimed_from(prefix, attempt.from_seq)
         for seq in taken:
             if seq >= attempt.from_seq:
                 claim = self.read(f"{prefix}{seq:06d}.json", NumberClaim)
@@ -471,9 +481,42 @@ class Registry:
                 number=fmt(scope, seq), seq=seq, scope=scope, app_id=app_id, claimed_at=now
             )
             stored = self.put_once(f"{prefix}{seq:06d}.json", claim)
+            self._seen(prefix, seq)  # ours or another's, it is taken
             if stored.app_id == app_id:
                 return _Bound.of(stored, self.put_once(bound_key, stored))
             seq += 1
+
+    def _claimed_from(self, prefix: str, floor: int | None = None) -> list[int]:
+        """Sequence numbers claimed under ``prefix``, in order, from ``floor`` (default: the
+        highest this process has seen there) on; every one when nothing is known.
+
+        The listing starts at the known number itself: when that is not there (a
+        store wiped under a long-lived process, as between tests), it starts over
+        from the beginning rather than trust the memory.
+        """
+        with _seen_lock:
+            known = _seen_numbers.setdefault(self.store, {}).get(prefix, 0)
+        start = known if floor is None else min(known, floor) if known else 0
+        taken: list[int] = []
+        if start > 0:
+            after = f"{prefix}{start - 1:06d}.json"
+            taken = sorted(
+                int(PurePosixPath(k).stem)
+                for k in self.store.list_keys(self.bucket, prefix, start_after=after)
+            )
+            if not taken or taken[0] != start:
+                taken = []
+                start = 0
+        if start == 0:
+            taken = sorted(int(PurePosixPath(k).stem) for k in self.keys(prefix))
+        if taken:
+            self._seen(prefix, taken[-1])
+        return taken
+
+    def _seen(self, prefix: str, seq: int) -> None:
+        with _seen_lock:
+            seen = _seen_numbers.setdefault(self.store, {})
+            seen[prefix] = max(seen.get(prefix, 0), seq)
 
     def claims(self, scope: str) -> list[NumberClaim]:
         out = []

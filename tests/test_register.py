@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 
@@ -411,3 +412,40 @@ def test_a_unit_knows_the_claims_and_bindings_it_created(registry: Registry) -> 
         assert registry.claim_package(app, "run-a", NOW) and not claimed_here(app)
         registry.allocate(scope, app, _fmt, NOW, binding="license")
         assert not bound_here(app, "license")
+
+
+def test_a_number_costs_the_same_however_long_the_register_is(
+    registry: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A long-lived worker lists only the numbers claimed since its last one, not the
+    year's whole register on every license."""
+    scope = f"t-{uuid.uuid4().hex[:8]}"
+    for i in range(25):
+        registry.allocate(scope, f"{scope}-app-{i}", _fmt, NOW, binding="license")
+    listed: list[str] = []
+    original = ObjectStore.list_keys
+
+    def counting(self: ObjectStore, *args: Any, **kwargs: Any) -> Iterator[str]:
+        for key in original(self, *args, **kwargs):
+            listed.append(key)
+            yield key
+
+    monkeypatch.setattr(ObjectStore, "list_keys", counting)
+    claim = registry.allocate(scope, f"{scope}-app-last", _fmt, NOW, binding="license")
+    assert claim.seq == 26
+    assert [k for k in listed if "/numbers/" in k] == [f"register/numbers/{scope}/000025.json"]
+    # Another process (a fresh store object) knows nothing yet and lists them all.
+    other = Registry(ObjectStore.from_settings(registry.settings), registry.settings)
+    assert other.allocate(scope, f"{scope}-app-other", _fmt, NOW, binding="license").seq == 27
+
+
+def test_a_register_emptied_under_a_running_process_starts_again_at_one(
+    registry: Registry,
+) -> None:
+    scope = f"t-{uuid.uuid4().hex[:8]}"
+    for i in range(3):
+        registry.allocate(scope, f"{scope}-app-{i}", _fmt, NOW, binding="license")
+    for key in list(registry.keys(f"register/numbers/{scope}/")):
+        registry.store.client.remove_object(registry.bucket, key)
+    claim = registry.allocate(scope, f"{scope}-app-new", _fmt, NOW, binding="license")
+    assert claim.seq == 1, "a number was skipped on the strength of a stale memory"
