@@ -14,6 +14,7 @@ import os
 import platform
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -52,10 +53,12 @@ class Options:
     scale: int | None = None  # 1,000 with --scale
     scanned: int = 20
     # Pipeline runs for the overhead, each between two plain loops: loop, pipeline,
-    # loop, pipeline, loop.  A host's speed drifts by more than the 10 % target
+    # loop, pipeline, ..., loop.  A host's speed drifts by more than the 10 % target
     # over a quarter of an hour (a loop took 50 s before a pipeline run and 64 s
-    # after it); the alternation cancels a steady drift and averages the rest.
-    rounds: int = 2
+    # after it), and now and then one minute runs 15-20 % slower than the next:
+    # each round is judged against the loops on either side, and the median round
+    # is the overhead.
+    rounds: int = 3
     stages_only: bool = False
     quick: bool = False
     seed: int = 2026
@@ -368,8 +371,9 @@ def _run_inside(
     out["pipeline_repeats"] = pipes[1:]
     out["loop"] = {**loops[-1], **_loop_summary(loops)}
     out["comparisons"]["pipeline_vs_plain_loop"] = _overhead_comparison(loops, pipes)
-    pipe_seconds = out["comparisons"]["pipeline_vs_plain_loop"]["pipeline_seconds"]
+    # The orchestration's cost per package, at the overhead's (median) ratio.
     loop_seconds = out["loop"]["seconds"]
+    pipe_seconds = loop_seconds * (out["comparisons"]["pipeline_vs_plain_loop"]["ratio"] or 1.0)
     out["stages"]["orchestration"] = {
         "stage": "orchestration",
         "unit": "package",
@@ -378,7 +382,7 @@ def _run_inside(
         "seconds_per_unit": (pipe_seconds - loop_seconds)
         * opts.workers
         / max(pipes[0]["packages"], 1),
-        "note": "core-seconds: (pipeline wall - plain loop wall) x workers, means of the rounds",
+        "note": "core-seconds: (pipeline wall - plain loop wall) x workers, at the median round",
     }
 
     # --- scale: time linear, memory flat ----------------------------------------------------------
@@ -428,11 +432,11 @@ def _overhead_comparison(
 ) -> dict[str, Any]:
     """Pipeline against plain loop over alternating runs.
 
-    With the runs ordered loop, pipeline, loop, ..., loop, the mean time of
-    the pipeline runs and the mean time of the loops fall at the same moment
-    of the session, so a steady drift of the host's speed cancels out.  Each
-    round's own ratio (its pipeline against the loops on either side) shows
-    how far the rounds agree.
+    The runs are ordered loop, pipeline, loop, ..., loop.  Each round's ratio
+    is its pipeline run against the mean of the loops on either side, which
+    cancels a steady drift of the host's speed; the overhead is the median
+    round, so one round that met a slow minute of the host does not decide it.
+    The mean over all runs (which also cancels a steady drift) is given too.
     """
     loop_seconds = _mean([lp["seconds"] for lp in loops])
     pipe_seconds = _mean([p["seconds"] for p in pipes])
@@ -440,11 +444,13 @@ def _overhead_comparison(
         p["seconds"] / ((before["seconds"] + after["seconds"]) / 2)
         for p, before, after in zip(pipes, loops, loops[1:], strict=False)
     ]
+    median = statistics.median(rounds) if rounds else None
     return {
         "pipeline_seconds": pipe_seconds,
         "loop_seconds": loop_seconds,
-        "ratio": pipe_seconds / loop_seconds if loop_seconds else None,
-        "overhead": pipe_seconds / loop_seconds - 1 if loop_seconds else None,
+        "ratio": median,
+        "overhead": median - 1 if median is not None else None,
+        "mean_overhead": pipe_seconds / loop_seconds - 1 if loop_seconds else None,
         "rounds": len(pipes),
         "round_overheads": [r - 1 for r in rounds],
         "pipeline_runs_seconds": [p["seconds"] for p in pipes],
