@@ -174,6 +174,17 @@ def sample_tree(
     )
 
 
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: all but idle and iowait)."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:9]]
+    except OSError:
+        return 0.0
+    idle, iowait = fields[3], fields[4]
+    return (sum(fields) - idle - iowait) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class PeakRss:
     """Peak of the tree's summed RSS between :meth:`mark` calls (and overall)."""
@@ -210,6 +221,10 @@ class PeakRss:
     _cpu_seen: dict[int, float] = field(default_factory=dict)
     _window_cpu: dict[str, float] = field(default_factory=lambda: defaultdict(float))
     last_window_cpu: dict[str, float] = field(default_factory=dict)
+    # The whole machine's busy CPU seconds between marks: what is not the tree's is
+    # work of other processes (a database's autovacuum, the kernel) on the same cores.
+    _machine_busy_at_mark: float = field(default_factory=lambda: machine_busy_seconds())
+    last_window_machine_busy: float = 0.0
 
     def _account_cpu(self, pids: list[int]) -> None:
         for pid in pids:
@@ -279,4 +294,7 @@ class PeakRss:
                 k: round(v, 1) for k, v in sorted(self._window_cpu.items(), key=lambda kv: -kv[1])
             }
             self._window_cpu = defaultdict(float)
+            busy = machine_busy_seconds()
+            self.last_window_machine_busy = round(busy - self._machine_busy_at_mark, 1)
+            self._machine_busy_at_mark = busy
         return out

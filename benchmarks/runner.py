@@ -338,6 +338,7 @@ def _run_inside(
         )
         peak = _mem_json(*mem.mark())
         cpu = mem.last_window_cpu
+        busy = mem.last_window_machine_busy
         objects = sum(1 for _ in store.list_keys(settings.bucket_artifacts, "")) - objects_before
         pipes.append(
             {
@@ -345,6 +346,7 @@ def _run_inside(
                 "per_minute": pipe.per_minute,
                 "objects_written": objects,
                 "cpu_seconds_by_role": cpu,
+                "machine_busy_cpu_seconds": busy,
                 "peak_rss": peak,
             }
         )
@@ -424,6 +426,7 @@ def _loop_summary(loops: list[dict[str, Any]]) -> dict[str, Any]:
         "per_minute": packages / seconds * 60 if seconds else 0.0,
         "runs_seconds": [lp["seconds"] for lp in loops],
         "runs_cpu_seconds_by_role": [lp["cpu_seconds_by_role"] for lp in loops],
+        "runs_machine_busy_cpu_seconds": [lp.get("machine_busy_cpu_seconds") for lp in loops],
     }
 
 
@@ -472,6 +475,7 @@ def _plain_loop(
         **loop.__dict__,
         "per_minute": loop.per_minute,
         "cpu_seconds_by_role": mem.last_window_cpu,
+        "machine_busy_cpu_seconds": mem.last_window_machine_busy,
     }
 
 
