@@ -580,24 +580,35 @@ def check_targets(report: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     if report.get("scale_peak_rss") and report.get("pipeline_peak_rss"):
-        small, big = report["pipeline_peak_rss"]["pss_mib"], report["scale_peak_rss"]["pss_mib"]
+        # Against the standard-mix run just before the 1,000 packages, not the first
+        # one: the same 200-package batch peaks higher round after round (870, 900,
+        # 937 MiB in one session) as the object store's history grows, and batch size
+        # is what this target is about.  The first round's figure is printed too.
+        repeats = report.get("pipeline_repeats") or []
+        last = repeats[-1]["peak_rss"] if repeats else report["pipeline_peak_rss"]
+        first = report["pipeline_peak_rss"]["pss_mib"]
+        small, big = last["pss_mib"], report["scale_peak_rss"]["pss_mib"]
         ok = big <= small * (1 + FLAT_TOLERANCE)
+        growth = {
+            role: mib - last["pss_by_role_mib"].get(role, 0.0)
+            for role, mib in report["scale_peak_rss"]["pss_by_role_mib"].items()
+        }
         checks.append(
             {
                 "target": f"memory flat with batch size (<= +{FLAT_TOLERANCE:.0%})",
-                "measured": f"{small:.0f} MiB -> {big:.0f} MiB PSS",
+                "measured": f"{small:.0f} MiB (200 packages, the run before) -> {big:.0f} MiB "
+                f"PSS, {big / small - 1:+.1%} (first 200-package run: {first:.0f} MiB)",
                 "met": ok,
-                "dominating_stage": None
-                if ok
-                else next(iter(report["scale_peak_rss"]["by_role_mib"]), None),
+                "dominating_stage": None if ok else max(growth, key=lambda r: growth[r]),
             }
         )
-        s200, s1000 = report["pipeline"], report["scale"]
+        s200 = repeats[-1] if repeats else report["pipeline"]
+        s1000 = report["scale"]
         ratio = (s1000["seconds"] / s1000["packages"]) / (s200["seconds"] / s200["packages"])
         checks.append(
             {
                 "target": "time linear in batch size (per-package time within 20 %)",
-                "measured": f"per-package time x{ratio:.2f}",
+                "measured": f"per-package time x{ratio:.2f} of the 200-package run before it",
                 "met": ratio <= 1.2,
                 "dominating_stage": None,
             }
