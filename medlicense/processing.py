@@ -405,14 +405,14 @@ def hand_over_for_review(
     reg.enqueue_review(app.app_id, at)
 
 
-def store_documents(ctx: IntakeContext, app: ApplicationFile) -> list[str]:
+def store_documents(ctx: IntakeContext, app: ApplicationFile) -> None:
     """Each file of ``app``'s package stored on its own, for the links of the review form.
 
     Only an application a person reviews needs them, so they are stored when its
     form is prepared, not at intake: under the ``auto`` policy most applications
     are decided without a form, and their files would otherwise be a second copy of
     the kept package, about a sixth of a batch's objects.  Files already stored
-    are not written again.  Returns the keys of the application's documents.
+    are not written again.
     """
     from extractors.package import open_package
 
@@ -420,19 +420,17 @@ def store_documents(ctx: IntakeContext, app: ApplicationFile) -> list[str]:
     prefix = f"applications/{app.app_id}/documents/"
     present = set(ctx.store.list_keys(bucket, prefix))
     if all(prefix + doc.file in present for doc in app.verdict.documents):
-        return sorted(present)
+        return
     try:
         files = open_package(
             ctx.store.get_bytes(bucket, app.package_key), PurePosixPath(app.package_key).name
         ).files
     except PackageError:
-        # Accepted, so it opened once; the form then links the package as a whole.
-        return sorted(present)
+        # Accepted, so it opened once; the form still links the package as a whole.
+        return
     for doc in files:
         if prefix + doc.name not in present:
             ctx.store.put_bytes(bucket, prefix + doc.name, doc.data, content_type=_guess(doc.name))
-            present.add(prefix + doc.name)
-    return sorted(present)
 
 
 def receipt_data(

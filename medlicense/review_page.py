@@ -175,15 +175,22 @@ def artifact_key(app_id: str) -> str:
 
 
 def application_markdown(
-    ctx: IntakeContext, app: ApplicationFile, result: ServiceResult | None = None
+    ctx: IntakeContext,
+    app: ApplicationFile,
+    result: ServiceResult | None = None,
+    *,
+    description: str | None = None,
 ) -> str:
     """The application's page in the UI: documents, findings, steps against their limits,
-    the decision and what was issued."""
+    the decision and what was issued.  ``description``: the review description, when
+    the caller has just built it for the form."""
     from medlicense.register import Registry
 
     tz = ZoneInfo(ctx.settings.timezone)
     reg = Registry(ctx.store, ctx.settings)
-    out = [review_description(ctx, app), "", "### Steps and time limits", ""]
+    if description is None:
+        description = review_description(ctx, app)
+    out = [description, "", "### Steps and time limits", ""]
     out += ["| step | by | at | due by | |", "|---|---|---|---|---|"]
     for e in reg.events(app.app_id):
         due = f"{e.due_by.astimezone(tz):%Y-%m-%d %H:%M}" if e.due_by else "—"
@@ -228,10 +235,11 @@ class ReviewHandover(BaseModel):
 def prepare_handover(ctx: IntakeContext, app_id: str, now: dt.datetime) -> ReviewHandover:
     """The executor is assigned, as the review run's first step would, and the form filled."""
     app = begin_review(ctx, app_id, now)
+    form = form_spec(ctx, app)
     return ReviewHandover(
         app_id=app_id,
-        form=form_spec(ctx, app),
-        page=application_markdown(ctx, app),
+        form=form,
+        page=application_markdown(ctx, app, description=form.description),
         page_description=artifact_description(app),
         wait_seconds=review_wait_seconds(ctx, app, now),
     )
