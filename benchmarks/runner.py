@@ -373,17 +373,15 @@ def _run_inside(
     out["pipeline_repeats"] = pipes[1:]
     out["loop"] = {**loops[-1], **_loop_summary(loops)}
     out["comparisons"]["pipeline_vs_plain_loop"] = _overhead_comparison(loops, pipes)
-    # The orchestration's cost per package, at the overhead's (median) ratio.
-    loop_seconds = out["loop"]["seconds"]
-    pipe_seconds = loop_seconds * (out["comparisons"]["pipeline_vs_plain_loop"]["ratio"] or 1.0)
+    # The orchestration's cost per package, at the overhead's (median) round.
+    overhead = out["comparisons"]["pipeline_vs_plain_loop"]["overhead"] or 0.0
+    extra = out["loop"]["seconds"] * overhead * opts.workers
     out["stages"]["orchestration"] = {
         "stage": "orchestration",
         "unit": "package",
         "units": pipes[0]["packages"],
-        "seconds": (pipe_seconds - loop_seconds) * opts.workers,
-        "seconds_per_unit": (pipe_seconds - loop_seconds)
-        * opts.workers
-        / max(pipes[0]["packages"], 1),
+        "seconds": extra,
+        "seconds_per_unit": extra / max(pipes[0]["packages"], 1),
         "note": "core-seconds: (pipeline wall - plain loop wall) x workers, at the median round",
     }
 

@@ -496,7 +496,7 @@ class Registry:
         """
         with _seen_lock:
             known = _seen_numbers.setdefault(self.store, {}).get(prefix, 0)
-        start = known if floor is None else min(known, floor) if known else 0
+        start = known if floor is None or not known else min(known, floor)
         taken: list[int] = []
         if start > 0:
             after = f"{prefix}{start - 1:06d}.json"
