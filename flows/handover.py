@@ -8,39 +8,34 @@ Per application that cost more than the rest of the orchestration of its
 package, and none of it needed the run: the worker that accepted the package
 prepares the same form and page (:class:`medlicense.review_page.ReviewHandover`).
 
-So ``start-reviews`` creates such a run in a running state of its own name and
-suspends it at once, through the server's orchestration, with the same pause
-key as the flow's first round.  The server records the key; when the person
-submits the form, the run is scheduled, the flow starts from the top, and its
-own suspension with that key is refused as already fired, which hands it the
-stored response: Prefect's stock resume path, nothing of ours in between.
+So ``start-reviews`` creates such a run suspended, in one request: the state
+the flow's first round would have suspended in, and the pause key of that
+round already recorded as fired, which is what the server's orchestration of
+a suspension would have left on the run.  When the person submits the form,
+the run is scheduled, the flow starts from the top, and its own suspension
+with that key is refused as already fired, which hands it the stored
+response: Prefect's stock resume path, nothing of ours in between.
+
+A run created and then suspended through the orchestration (as this module
+did before) cost the server about a fifth more per application: a second
+state transition, with its event, for a state nothing ever observed.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 import orjson
 from prefect.client.orchestration import SyncPrefectClient
-from prefect.client.schemas.actions import ArtifactCreate
-from prefect.client.schemas.objects import FlowRun, State, StateType
-from prefect.client.schemas.responses import SetStateStatus
+from prefect.client.schemas.actions import ArtifactCreate, DeploymentFlowRunCreate
+from prefect.client.schemas.objects import FlowRun, FlowRunPolicy, State, StateType
 from prefect.exceptions import PrefectHTTPStatusError
 from prefect.input.run_input import keyset_from_paused_state
-from prefect.states import Running, Scheduled, Suspended
+from prefect.states import Suspended, to_state_create
 
 from medlicense.review import form_from_spec, form_schema
 from medlicense.review_page import ReviewHandover, artifact_key, review_pause_key
-
-# The state a handed-over run is created in; only a run in it is suspended here, so a
-# run that executes (resumed, or started without a hand-over) is never touched.
-HANDOVER_STATE = "Handing over"
-
-
-def handover_state() -> State[None]:
-    return Running(name=HANDOVER_STATE)
-
-
-def _handing_over(state: State | None) -> bool:
-    return state is not None and state.type is StateType.RUNNING and state.name == HANDOVER_STATE
 
 
 def _suspended(handover: ReviewHandover) -> State[None]:
@@ -53,64 +48,81 @@ def _suspended(handover: ReviewHandover) -> State[None]:
     return state
 
 
-def wait_for_executor(client: SyncPrefectClient, run: FlowRun, handover: ReviewHandover) -> bool:
-    """Suspend ``run`` at its first review form; False when it is past that point.
+def create_waiting(
+    client: SyncPrefectClient,
+    deployment_id: uuid.UUID,
+    handover: ReviewHandover,
+    *,
+    name: str,
+    idempotency_key: str,
+    tags: list[str],
+) -> FlowRun:
+    """The review run of ``handover``, suspended at its first form with the form stored.
 
-    Safe to repeat (a retried ``start-reviews`` gets the same run back through
-    its idempotency key): a run already suspended here only has its form
-    completed if an earlier attempt stopped before storing it.
+    Safe to repeat: the idempotency key gives an earlier attempt's run back, and
+    that run gets its form only if it still waits for it without one
+    (:func:`complete_form`); a run already resumed is left alone.
     """
-    state = run.state
-    if state is None:
-        return False
-    if _handing_over(state):
-        wanted = _suspended(handover)
-        result = client.set_flow_run_state(run.id, wanted)
-        if result.status is not SetStateStatus.ACCEPT:
-            return False
-        keyset = wanted.state_details.run_input_keyset
+    state = _suspended(handover)
+    body = DeploymentFlowRunCreate(
+        parameters={"app_id": handover.app_id},
+        state=to_state_create(state),
+        name=name,
+        idempotency_key=idempotency_key,
+        tags=tags,
+        # What the server's orchestration of this suspension records: the key has
+        # fired, so the resumed flow's own suspend with it returns the response.
+        empirical_policy=FlowRunPolicy(pause_keys={review_pause_key(1)}),
+    )
+    response = client.request(
+        "POST",
+        "/deployments/{id}/create_flow_run",
+        path_params={"id": deployment_id},
+        json=body.model_dump(mode="json", exclude_unset=True),
+    )
+    run = FlowRun.model_validate(response.json())
+    if response.status_code == 201:  # created now: nothing of the form is stored yet
+        keyset = state.state_details.run_input_keyset
         assert keyset is not None
         _store_form(client, run, handover, keyset)
-        return True
-    if (
-        state.type is StateType.PAUSED
+    else:
+        complete_form(client, run, lambda: handover)
+    return run
+
+
+def complete_form(
+    client: SyncPrefectClient, run: FlowRun, handover: Callable[[], ReviewHandover]
+) -> bool:
+    """Store the first form of ``run`` if it waits for it without one; True if it waits.
+
+    A batch that stopped between creating the run and storing its form leaves
+    such a run; ``handover`` is called only then (a later batch that finds the
+    application still queued has to prepare the form again).
+    """
+    state = run.state
+    if not (
+        state is not None
+        and state.type is StateType.PAUSED
         and state.state_details.pause_key == review_pause_key(1)
         and state.state_details.run_input_keyset
     ):
-        keyset = state.state_details.run_input_keyset
-        try:
-            # Stored last of the two: if it is there, so is the schema.
-            client.read_flow_run_input(run.id, keyset["description"])
-        except PrefectHTTPStatusError as exc:
-            if exc.response.status_code != 404:
-                raise
-            _store_form(client, run, handover, keyset)
-        return True
-    return False
-
-
-def run_it_instead(client: SyncPrefectClient, run: FlowRun) -> bool:
-    """Schedule ``run`` if it is still "Handing over": it then executes and builds its
-    first form itself, as a run started without a hand-over does; True if scheduled.
-
-    Nothing else would ever move such a run: no process executes a run in a state of
-    ours.  It happens when the server refuses its suspension, and when a batch created
-    it and failed before suspending it: a later batch finds the application still
-    queued and gets the same run back through its idempotency key, with no form at hand.
-    """
-    if not _handing_over(run.state):
         return False
-    scheduled: State[None] = Scheduled()
-    result = client.set_flow_run_state(run.id, scheduled)
-    return result.status is SetStateStatus.ACCEPT
+    keyset = state.state_details.run_input_keyset
+    try:
+        # Stored last of the three: if it is there, so are the others.
+        client.read_flow_run_input(run.id, keyset["description"])
+    except PrefectHTTPStatusError as exc:
+        if exc.response.status_code != 404:
+            raise
+        _store_form(client, run, handover(), keyset)
+    return True
 
 
 def _store_form(
     client: SyncPrefectClient, run: FlowRun, handover: ReviewHandover, keyset: dict[str, str]
 ) -> None:
-    # Stored after the suspension: the server drops inputs under a keyset it suspends with.
     _put_input(client, run, keyset["schema"], form_schema(form_from_spec(handover.form)))
-    _put_input(client, run, keyset["description"], handover.form.description)
+    # A repeat after a stop between these two adds a second version of the page, the same.
     client.create_artifact(
         ArtifactCreate(
             key=artifact_key(handover.app_id),
@@ -120,6 +132,9 @@ def _store_form(
             flow_run_id=run.id,
         )
     )
+    # Last: the UI shows the form once the description is there, and a repeat
+    # (complete_form) takes its presence for the whole form.
+    _put_input(client, run, keyset["description"], handover.form.description)
 
 
 def _put_input(client: SyncPrefectClient, run: FlowRun, key: str, value: object) -> None:

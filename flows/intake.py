@@ -28,7 +28,7 @@ import queue
 import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from prefect import flow, get_run_logger, task, unmapped
 from prefect.artifacts import (
@@ -43,13 +43,13 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from medlicense.models import Outcome, ReceiptResult
 from medlicense.processing import application_id, list_new_packages
 from medlicense.register import Registry
-from medlicense.review_page import ReviewHandover
+from medlicense.review_page import ReviewHandover, prepare_handover
 from medlicense.settings import Settings, get_settings
 from medlicense.workers import PackageOutcome, failed, shared_pool
 from storage.client import ObjectStore
 
-from .context import RETRY_DELAYS, REVIEW_FLOW
-from .handover import handover_state, run_it_instead, wait_for_executor
+from .context import RETRY_DELAYS, REVIEW_FLOW, worker_context
+from .handover import complete_form, create_waiting
 
 
 def review_deployment_name(settings: Settings) -> str:
@@ -165,17 +165,25 @@ def start_reviews(own: list[str], handovers: list[ReviewHandover] | None = None)
 
         def start(app_id: str) -> str:
             handover = ready.get(app_id)
-            run = client.create_flow_run_from_deployment(
-                deployment.id,
-                parameters={"app_id": app_id},
-                name=f"review {app_id}",
-                # A repeated start (a retry of this task) returns the same run.
-                idempotency_key=f"review-{app_id}",
-                tags=["review", app_id],
-                state=handover_state() if handover is not None else None,
-            )
-            if handover is None or not wait_for_executor(client, run, handover):
-                run_it_instead(client, run)
+            # A repeated start (a retry of this task) returns the same run.
+            fields: dict[str, Any] = {
+                "name": f"review {app_id}",
+                "idempotency_key": f"review-{app_id}",
+                "tags": ["review", app_id],
+            }
+            if handover is not None:
+                create_waiting(client, deployment.id, handover, **fields)
+            else:
+                run = client.create_flow_run_from_deployment(
+                    deployment.id, parameters={"app_id": app_id}, **fields
+                )
+                # Created waiting by a batch that stopped before storing its form: the
+                # form is prepared here, as the accepting worker would have.
+                complete_form(
+                    client,
+                    run,
+                    lambda: prepare_handover(worker_context(), app_id, dt.datetime.now(dt.UTC)),
+                )
             registry.dequeue_review(app_id)
             return app_id
 

@@ -132,7 +132,7 @@ def test_accepted_applications_wait_in_the_ui_with_a_described_form(
         with get_client(sync_client=True) as client:
             history = [(st.type.value, st.name) for st in client.read_flow_run_states(run.id)]
         # Created waiting by the intake batch: the run has not executed before the person.
-        assert history == [("RUNNING", "Handing over"), ("PAUSED", "Suspended")]
+        assert history == [("PAUSED", "Suspended")]
     waiting = {w["app_id"]: w for w in waiting_reviews()}
     assert waiting[first_batch["approve.zip"]]["waiting_for"] == "executor"
     # No review run for the incomplete package: its refusal receipt ends it.
@@ -521,39 +521,53 @@ def test_published_register_events_and_artifacts_after_the_workflow(
     assert keys == {"intake-batch", "intake-progress", artifact_key(first_batch["approve.zip"])}
 
 
-def test_a_run_whose_suspension_is_refused_builds_its_form_itself(
-    harness: str, s3_server: Settings, monkeypatch: pytest.MonkeyPatch
+def test_a_run_left_without_its_form_gets_it_from_a_later_batch(
+    harness: str, s3_server: Settings, registry: Registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A hand-over the server refuses must not leave the run "Handing over" with nothing
-    to execute it: the run is scheduled and reaches the executor's form on its own."""
+    """A batch that stopped between creating a review run and storing its form must not
+    leave the executor an empty page: the next batch that finds the application queued
+    prepares the form again, without a hand-over of its own."""
+    import datetime as dt
+
     from prefect import get_client
+    from prefect.exceptions import PrefectHTTPStatusError
+    from prefect.input.run_input import keyset_from_paused_state
 
-    from flows.intake import intake_batch
+    import flows.handover
+    from flows.intake import intake_batch, start_reviews
 
-    apps = upload(s3_server, "refused", {"refused.zip": package(131, places=[PLACE])})
-    app_id = apps["refused.zip"]
-    monkeypatch.setattr("flows.intake.wait_for_executor", lambda client, run, handover: False)
-    results = {r.package.rsplit("/", 1)[-1]: r for r in intake_batch()}
-    assert results["refused.zip"].outcome is Outcome.ACCEPTED
+    apps = upload(s3_server, "formless", {"formless.zip": package(131, places=[PLACE])})
+    app_id = apps["formless.zip"]
+    with monkeypatch.context() as patch:
+        patch.setattr(flows.handover, "_store_form", lambda *args: None)
+        results = {r.package.rsplit("/", 1)[-1]: r for r in intake_batch()}
+    assert results["formless.zip"].outcome is Outcome.ACCEPTED
     run = wait_for_state(app_id, {"PAUSED"})
-    assert run.state.state_details.pause_key == "review-1"
+    keys = keyset_from_paused_state(run.state)
+    with get_client(sync_client=True) as client, pytest.raises(PrefectHTTPStatusError):
+        client.read_flow_run_input(run.id, keys["description"])
+    # The stopped batch never took it off the queue.
+    registry.enqueue_review(app_id, dt.datetime.now(dt.UTC))
+    assert start_reviews([app_id]) == [app_id]
     with get_client(sync_client=True) as client:
-        history = [(st.type.value, st.name) for st in client.read_flow_run_states(run.id)]
-    assert history[0] == ("RUNNING", "Handing over")
-    assert history[1] == ("SCHEDULED", "Scheduled")
-    assert history[-1] == ("PAUSED", "Suspended")
+        description = client.read_flow_run_input(run.id, keys["description"])
+        assert client.read_flow_run_input(run.id, keys["schema"])
+        assert [st.name for st in client.read_flow_run_states(run.id)] == ["Suspended"]
+    assert "### Documents" in description and "X-Amz-Signature" in description
     assert len(review_runs(app_id)) == 1
+    assert app_id not in registry.queued_reviews()
 
 
 def test_a_repeated_hand_over_completes_the_form_and_leaves_a_decided_run_alone(
     harness: str, s3_server: Settings
 ) -> None:
-    """A retried start-reviews gets the same run back: a run suspended before its form was
+    """A retried start-reviews gets the same run back: a run created before its form was
     stored gets the form; a run a person has resumed is not suspended again."""
+    import orjson
     from prefect import get_client
     from prefect.input.run_input import keyset_from_paused_state
 
-    from flows.handover import handover_state, wait_for_executor
+    from flows.handover import create_waiting
     from flows.intake import review_deployment_name
     from medlicense.review_page import FormSpec, ReviewHandover
 
@@ -569,34 +583,30 @@ def test_a_repeated_hand_over_completes_the_form_and_leaves_a_decided_run_alone(
     handover = ReviewHandover(
         app_id="handover-retry", form=spec, page="# page", page_description="d", wait_seconds=600
     )
+    fields: dict[str, Any] = {
+        "name": "review handover-retry",
+        "idempotency_key": "test-handover-retry",
+        "tags": ["review"],
+    }
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(review_deployment_name(s3_server))
-        run = client.create_flow_run_from_deployment(
-            deployment.id,
-            parameters={"app_id": "handover-retry"},
-            idempotency_key="test-handover-retry",
-            state=handover_state(),
-        )
+        run = create_waiting(client, deployment.id, handover, **fields)
         try:
-            assert wait_for_executor(client, run, handover)
             keys = keyset_from_paused_state(present(client.read_flow_run(run.id).state))
-            # An attempt that stopped after suspending: the description is gone.
+            stored = client.read_flow_run_input(run.id, keys["description"])
+            assert orjson.loads(stored) == spec.description
+            # An attempt that stopped before storing the description.
             client.delete_flow_run_input(run.id, keys["description"])
-            again = client.create_flow_run_from_deployment(
-                deployment.id,
-                parameters={"app_id": "handover-retry"},
-                idempotency_key="test-handover-retry",
-                state=handover_state(),
-            )
+            again = create_waiting(client, deployment.id, handover, **fields)
             assert again.id == run.id
-            assert wait_for_executor(client, again, handover)
             assert "second attempt" in client.read_flow_run_input(run.id, keys["description"])
             # Resumed by a person (scheduled again): a late repeat must not suspend it.
             client.resume_flow_run(run.id, run_input={"decision": "approve", "executor": "E"})
             resumed = client.read_flow_run(run.id)
             # The served deployment may take it at once: anything but paused again.
             assert resumed.state is not None and resumed.state.type.value != "PAUSED"
-            assert not wait_for_executor(client, resumed, handover)
+            late = create_waiting(client, deployment.id, handover, **fields)
+            assert late.id == run.id
             after = client.read_flow_run(run.id).state
             assert after is not None and after.type.value != "PAUSED"
         finally:
