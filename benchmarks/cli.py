@@ -36,9 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--rounds",
         type=int,
-        default=3,
+        default=5,
         help="pipeline runs of the standard mix, each between two plain loops, for the "
-        "orchestration overhead: the median round counts (3; --quick: 1)",
+        "orchestration overhead: the median round counts (5; --quick: 1)",
     )
     parser.add_argument("--quick", action="store_true", help="a small smoke run (4 packages)")
     parser.add_argument("--seed", type=int, default=2026)

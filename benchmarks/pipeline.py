@@ -292,7 +292,7 @@ def single_latency(
 
     The production path: a run of the intake deployment requested right after
     the upload, picked up by the serving process's warm runner (it polls every
-    second) and executed on its warm workers.
+    half second) and executed on its warm workers.
     """
     from prefect.deployments import run_deployment
 

@@ -40,6 +40,7 @@ from prefect.futures import PrefectFuture
 from prefect.runtime import flow_run
 from prefect.task_runners import ThreadPoolTaskRunner
 
+from medlicense.errors import ReviewNotStarted
 from medlicense.models import Outcome, ReceiptResult
 from medlicense.processing import application_id, list_new_packages
 from medlicense.register import Registry
@@ -49,7 +50,7 @@ from medlicense.workers import PackageOutcome, failed, shared_pool
 from storage.client import ObjectStore
 
 from .context import RETRY_DELAYS, REVIEW_FLOW, worker_context
-from .handover import complete_form, create_waiting
+from .handover import complete_form, create_waiting, store_first_form
 
 
 def review_deployment_name(settings: Settings) -> str:
@@ -133,9 +134,11 @@ def _batch_alive(owner: str) -> bool:
 def start_reviews(own: list[str], handovers: list[ReviewHandover] | None = None) -> list[str]:
     """One review run per application a person decides; returns the applications handed over.
 
-    An application with a hand-over (its worker prepared the first form) gets a
-    run that is created waiting for the executor (:mod:`flows.handover`); the
-    others get a scheduled run, which prepares its form itself.
+    Applications with a hand-over (their workers prepared the first form) get
+    runs created waiting for the executor, all in one request (:mod:`flows.handover`);
+    the others get a scheduled run, which prepares its form itself.  A run the
+    server refused leaves its application queued, and the task fails after the
+    others were handed over (its retry, or the next batch, tries again).
     """
     from prefect import get_client
     from prefect.exceptions import ObjectNotFound as PrefectObjectNotFound
@@ -163,19 +166,29 @@ def start_reviews(own: list[str], handovers: list[ReviewHandover] | None = None)
 
         ready = {h.app_id: h for h in handovers or ()}
 
-        def start(app_id: str) -> str:
-            handover = ready.get(app_id)
+        def fields(app_id: str) -> dict[str, Any]:
             # A repeated start (a retry of this task) returns the same run.
-            fields: dict[str, Any] = {
+            return {
                 "name": f"review {app_id}",
                 "idempotency_key": f"review-{app_id}",
                 "tags": ["review", app_id],
             }
+
+        prepared = [ready[a] for a in pending if a in ready]
+        created = create_waiting(client, deployment.id, prepared, fields=fields)
+        for app_id, reason in created.refused.items():
+            logger.error("review run of %s not created: %s", app_id, reason)
+
+        def start(app_id: str) -> str | None:
+            handover = ready.get(app_id)
             if handover is not None:
-                create_waiting(client, deployment.id, handover, **fields)
+                run_id = created.runs.get(app_id)
+                if run_id is None:
+                    return None  # refused by the server: still queued, tried again
+                store_first_form(client, run_id, handover)
             else:
                 run = client.create_flow_run_from_deployment(
-                    deployment.id, parameters={"app_id": app_id}, **fields
+                    deployment.id, parameters={"app_id": app_id}, **fields(app_id)
                 )
                 # Created waiting by a batch that stopped before storing its form: the
                 # form is prepared here, as the accepting worker would have.
@@ -187,12 +200,18 @@ def start_reviews(own: list[str], handovers: list[ReviewHandover] | None = None)
             registry.dequeue_review(app_id)
             return app_id
 
-        # Each creation is a round trip that mostly waits on the server, and a batch can
+        # Each form is a few round trips that mostly wait on the server, and a batch can
         # hand over dozens: a few at a time, where the server's database takes it.
         at_once = settings.resolved_review_starts_at_once
         with ThreadPoolExecutor(at_once, thread_name_prefix="start-review") as pool:
             # A failure is raised after the others ran; the retry finds them started.
-            return list(pool.map(start, pending))
+            started = [a for a in pool.map(start, pending) if a is not None]
+        if created.refused:
+            raise ReviewNotStarted(
+                f"{len(created.refused)} review run(s) not created: "
+                + ", ".join(sorted(created.refused))
+            )
+        return started
 
 
 BATCH_ARTIFACT = "intake-batch"

@@ -24,7 +24,9 @@ The tree, by area::
     │   ├── KeyLoadError                signing.key_load / signing.wrong_passphrase
     │   ├── CertificateError            signing.cert_expired / signing.cert_revoked / ...
     │   └── TimestampError              signing.tsa_unavailable / signing.tsa_invalid
-    └── VerificationError               verify.*
+    ├── VerificationError               verify.*
+    └── OrchestrationError              orchestration.*
+        └── ReviewNotStarted            orchestration.review_not_started
 """
 
 from __future__ import annotations
@@ -139,3 +141,15 @@ class TimestampError(SigningError):
 
 class VerificationError(MedLicenseError):
     default_code = "verify.failed"
+
+
+class OrchestrationError(MedLicenseError):
+    """The Prefect server refused or lost a request of the pipeline's flows."""
+
+    default_code = "orchestration.failed"
+
+
+class ReviewNotStarted(OrchestrationError):
+    """The server did not create an application's review run; it stays queued for review."""
+
+    default_code = "orchestration.review_not_started"

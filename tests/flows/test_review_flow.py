@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -533,13 +534,13 @@ def test_a_run_left_without_its_form_gets_it_from_a_later_batch(
     from prefect.exceptions import PrefectHTTPStatusError
     from prefect.input.run_input import keyset_from_paused_state
 
-    import flows.handover
+    import flows.intake
     from flows.intake import intake_batch, start_reviews
 
     apps = upload(s3_server, "formless", {"formless.zip": package(131, places=[PLACE])})
     app_id = apps["formless.zip"]
     with monkeypatch.context() as patch:
-        patch.setattr(flows.handover, "_store_form", lambda *args: None)
+        patch.setattr(flows.intake, "store_first_form", lambda *args: None)
         results = {r.package.rsplit("/", 1)[-1]: r for r in intake_batch()}
     assert results["formless.zip"].outcome is Outcome.ACCEPTED
     run = wait_for_state(app_id, {"PAUSED"})
@@ -558,6 +559,50 @@ def test_a_run_left_without_its_form_gets_it_from_a_later_batch(
     assert app_id not in registry.queued_reviews()
 
 
+def test_a_review_run_the_server_refuses_is_reported_alone(
+    harness: str, s3_server: Settings
+) -> None:
+    """Runs are created a group per request: one the server refuses must not cost the
+    others theirs, and its reason is the server's."""
+    from prefect import get_client
+
+    from flows.handover import create_waiting
+    from flows.intake import review_deployment_name
+    from medlicense.review_page import FormSpec, ReviewHandover
+
+    spec = FormSpec(
+        executor="Executor",
+        grounds=("g1",),
+        subtypes=("s1",),
+        default_subtypes=(),
+        places=(),
+        refusal_item="10",
+        description="## Review",
+    )
+    good, bad = (
+        ReviewHandover(app_id=a, form=spec, page="# page", page_description="d", wait_seconds=60)
+        for a in ("bulk-good", "bulk-bad")
+    )
+
+    def fields(app_id: str) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": f"review {app_id}", "idempotency_key": f"test-{app_id}"}
+        if app_id == "bulk-bad":
+            out["work_queue_name"] = "no-such-queue"  # the served deployment has no work pool
+        return out
+
+    with get_client(sync_client=True) as client:
+        deployment = client.read_deployment_by_name(review_deployment_name(s3_server))
+        created = create_waiting(client, deployment.id, [bad, good], fields=fields)
+        try:
+            assert list(created.runs) == ["bulk-good"]
+            assert "work pool" in created.refused["bulk-bad"]
+            run = client.read_flow_run(created.runs["bulk-good"])
+            assert run.state is not None and run.state.name == "Suspended"
+        finally:
+            for run_id in created.runs.values():
+                client.delete_flow_run(run_id)
+
+
 def test_a_repeated_hand_over_completes_the_form_and_leaves_a_decided_run_alone(
     harness: str, s3_server: Settings
 ) -> None:
@@ -567,7 +612,7 @@ def test_a_repeated_hand_over_completes_the_form_and_leaves_a_decided_run_alone(
     from prefect import get_client
     from prefect.input.run_input import keyset_from_paused_state
 
-    from flows.handover import create_waiting
+    from flows.handover import create_waiting, store_first_form
     from flows.intake import review_deployment_name
     from medlicense.review_page import FormSpec, ReviewHandover
 
@@ -588,25 +633,32 @@ def test_a_repeated_hand_over_completes_the_form_and_leaves_a_decided_run_alone(
         "idempotency_key": "test-handover-retry",
         "tags": ["review"],
     }
+
+    def hand_over() -> uuid.UUID:
+        created = create_waiting(client, deployment.id, [handover], fields=lambda _: fields)
+        assert created.refused == {}
+        run_id = created.runs["handover-retry"]
+        store_first_form(client, run_id, handover)
+        return run_id
+
     with get_client(sync_client=True) as client:
         deployment = client.read_deployment_by_name(review_deployment_name(s3_server))
-        run = create_waiting(client, deployment.id, handover, **fields)
+        run_id = hand_over()
+        run = client.read_flow_run(run_id)
         try:
-            keys = keyset_from_paused_state(present(client.read_flow_run(run.id).state))
+            keys = keyset_from_paused_state(present(run.state))
             stored = client.read_flow_run_input(run.id, keys["description"])
             assert orjson.loads(stored) == spec.description
             # An attempt that stopped before storing the description.
             client.delete_flow_run_input(run.id, keys["description"])
-            again = create_waiting(client, deployment.id, handover, **fields)
-            assert again.id == run.id
+            assert hand_over() == run.id
             assert "second attempt" in client.read_flow_run_input(run.id, keys["description"])
             # Resumed by a person (scheduled again): a late repeat must not suspend it.
             client.resume_flow_run(run.id, run_input={"decision": "approve", "executor": "E"})
             resumed = client.read_flow_run(run.id)
             # The served deployment may take it at once: anything but paused again.
             assert resumed.state is not None and resumed.state.type.value != "PAUSED"
-            late = create_waiting(client, deployment.id, handover, **fields)
-            assert late.id == run.id
+            assert hand_over() == run.id
             after = client.read_flow_run(run.id).state
             assert after is not None and after.type.value != "PAUSED"
         finally:
