@@ -10,6 +10,7 @@ pages divided among their sharers) is sampled alongside.
 from __future__ import annotations
 
 import os
+import statistics
 import threading
 import time
 from collections import defaultdict
@@ -185,6 +186,23 @@ def machine_busy_seconds() -> float:
     return (sum(fields) - idle - iowait) / os.sysconf("SC_CLK_TCK")
 
 
+# The host's speed, read by a fixed piece of pure-Python work timed in the sampler
+# thread's own CPU time (waiting for the GIL or a core does not count).  A virtual
+# machine here executed the same jobs in up to 30 % more CPU time from one
+# quarter of an hour to the next; comparing two runs minutes apart (time linear in
+# batch size) needs to know how fast the host ran during each.
+PROBE_ITERATIONS = 200_000
+
+
+def host_probe() -> float:
+    """CPU seconds this thread took for the fixed probe work."""
+    t0 = time.thread_time()
+    x = 0
+    for i in range(PROBE_ITERATIONS):
+        x = (x * 31 + i) % 1_000_003
+    return time.thread_time() - t0
+
+
 @dataclass
 class PeakRss:
     """Peak of the tree's summed RSS between :meth:`mark` calls (and overall)."""
@@ -225,6 +243,11 @@ class PeakRss:
     # work of other processes (a database's autovacuum, the kernel) on the same cores.
     _machine_busy_at_mark: float = field(default_factory=lambda: machine_busy_seconds())
     last_window_machine_busy: float = 0.0
+    # The host probe every ``probe_every`` samples (~1 % of a core at the defaults);
+    # the window's median, in milliseconds, is ``last_window_probe_ms``.
+    probe_every: int = 4
+    _window_probes: list[float] = field(default_factory=list)
+    last_window_probe_ms: float | None = None
 
     def _account_cpu(self, pids: list[int]) -> None:
         for pid in pids:
@@ -266,6 +289,10 @@ class PeakRss:
     def _run(self) -> None:
         while not self._stop.is_set():
             self._take()
+            if self.probe_every and self._samples % self.probe_every == 0:
+                spent = host_probe()
+                with self._lock:
+                    self._window_probes.append(spent)
             time.sleep(self.interval)
 
     def __enter__(self) -> PeakRss:
@@ -297,4 +324,8 @@ class PeakRss:
             busy = machine_busy_seconds()
             self.last_window_machine_busy = round(busy - self._machine_busy_at_mark, 1)
             self._machine_busy_at_mark = busy
+            probes, self._window_probes = self._window_probes, []
+            self.last_window_probe_ms = (
+                round(1000 * statistics.median(probes), 2) if probes else None
+            )
         return out

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from benchmarks.env import DEFAULT_POSTGRES_DSN, postgres_reachable
 from benchmarks.proctree import PeakRss, postgres_backends, role, tree_pids
-from benchmarks.runner import _overhead_comparison
+from benchmarks.runner import _overhead_comparison, linearity_check
 
 
 @pytest.fixture
@@ -117,3 +117,55 @@ def test_one_round_on_a_slow_minute_does_not_decide_the_overhead() -> None:
     measured = _overhead_comparison(loops, pipes)
     assert measured["overhead"] == pytest.approx(0.04)
     assert measured["mean_overhead"] == pytest.approx(0.092)
+
+
+@given(
+    per_package=st.floats(0.2, 1.0),
+    host=st.floats(0.7, 1.5),
+    growth=st.floats(0.0, 0.6),
+)
+def test_time_linear_is_judged_at_equal_host_speed(
+    per_package: float, host: float, growth: float
+) -> None:
+    """A host that runs the 1,000 packages slower (by the probe) does not make the batch
+    look super-linear; a batch whose packages really cost more does, whatever the host."""
+    s200 = {"seconds": 200 * per_package, "packages": 200, "host_probe_ms": 10.0}
+    s1000 = {
+        "seconds": 1000 * per_package * host * (1 + growth),
+        "packages": 1000,
+        "host_probe_ms": 10.0 * host,
+    }
+    check = linearity_check(s200, s1000)
+    assert check["ratio"] == pytest.approx(1 + growth, rel=1e-2)
+    if abs(growth - 0.2) > 1e-3:  # the boundary itself is a matter of rounding
+        assert check["met"] is (growth < 0.2)
+
+
+def test_a_missed_linear_time_names_the_role_that_grew() -> None:
+    """Same host speed, the serving process spending three times as much per package:
+    the miss names it, not the workers whose cost per package held."""
+    s200 = {
+        "seconds": 80.0,
+        "packages": 200,
+        "host_probe_ms": 12.0,
+        "cpu_seconds_by_role": {"workers": 90.0, "serving process": 2.0},
+    }
+    s1000 = {
+        "seconds": 560.0,
+        "packages": 1000,
+        "host_probe_ms": 12.0,
+        "cpu_seconds_by_role": {"workers": 450.0, "serving process": 30.0},
+    }
+    check = linearity_check(s200, s1000)
+    assert not check["met"]
+    assert check["ratio"] == pytest.approx(1.4)
+    assert check["dominating_stage"] == "serving process"
+
+
+def test_the_host_probe_is_read_per_window() -> None:
+    """Each window between marks gets the median of the probes taken in it."""
+    with PeakRss(interval=0.01, probe_every=1) as mem:
+        mem.mark()
+        time.sleep(0.3)
+        mem.mark()
+    assert mem.last_window_probe_ms is not None and mem.last_window_probe_ms > 0
