@@ -133,9 +133,10 @@ class Settings(BaseSettings):
     review_starts_at_once: int = Field(
         0,
         ge=0,
-        description="Review runs an intake batch creates at a time; 0: four when the Prefect "
-        "server's database is PostgreSQL, else one (SQLite answers concurrent creations "
-        "with 'database is locked' and the client backs off for seconds).",
+        description="Review forms an intake batch stores at a time (the runs are created a "
+        "group per request); 0: four when the Prefect server's database is PostgreSQL, else "
+        "one (SQLite answers concurrent writes with 'database is locked' and the client "
+        "backs off for seconds).",
     )
     # --- operator workflow (flows/review.py, flows/deploy.py) ---------------------------
     review_policy: Literal["manual", "auto"] = Field(
