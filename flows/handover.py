@@ -10,9 +10,9 @@ prepares the same form and page (:class:`medlicense.review_page.ReviewHandover`)
 
 So ``start-reviews`` creates such runs suspended, a group of them in one
 request (:func:`create_waiting`), each in the state the flow's first round
-would have suspended in, and the pause key of that
-round already recorded as fired, which is what the server's orchestration of
-a suspension would have left on the run.  When the person submits the form,
+would have suspended in and with the pause key of that round already recorded
+as fired, which is what the server's orchestration of a suspension would have
+left on the run.  When the person submits the form,
 the run is scheduled, the flow starts from the top, and its own suspension
 with that key is refused as already fired, which hands it the stored
 response: Prefect's stock resume path, nothing of ours in between.
